@@ -47,10 +47,6 @@ export const PACKET_NAMES = [
 /** Pseudo packet type for the will properties inside CONNECT (used by the property table). */
 export const WILL_PROPERTIES = 16;
 
-/** Protocol versions as carried in CONNECT's protocol level byte. */
-export const ProtocolVersion = { V31: 3, V311: 4, V5: 5 } as const;
-export type ProtocolVersionNumber = 3 | 4 | 5;
-
 /** Largest value of a variable byte integer, and so of Remaining Length (256 MiB - 1). */
 export const MAX_VARINT = 268_435_455;
 

@@ -1,6 +1,6 @@
 export * from './constants.js';
 export * from './errors.js';
 export * from './types.js';
-export { encode, encodedLength } from './encode.js';
+export { encode } from './encode.js';
 export { Parser, type ParserOptions } from './parser.js';
 export { PROPERTIES, propertyByName, type PropertyInfo, type PropertyType } from './properties.js';
