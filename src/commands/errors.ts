@@ -1,0 +1,42 @@
+/**
+ * Errors a command handler throws on purpose. Handlers never call process.exit:
+ * they throw one of these, and main() in src/cli.ts alone turns it into text on
+ * stderr and an exit code.
+ */
+
+/** Exit codes shared by every subcommand (documented in the man pages). */
+export const ExitCode = {
+  Success: 0,
+  /** Usage errors and local failures (bad flag, unreadable file, …). */
+  Failure: 1,
+  /** The subcommand exists in the help but its work has not been built yet. */
+  NotImplemented: 2,
+} as const;
+
+export interface CliErrorOptions {
+  exitCode?: number;
+  /** The subcommand the error belongs to; printed as the `mqt <command>:` prefix. */
+  command?: string;
+  cause?: unknown;
+}
+
+/** An expected failure: printed as one line, `mqt <command>: <message>`, never with a stack. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  readonly command: string | undefined;
+
+  constructor(message: string, options: CliErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = options.exitCode ?? ExitCode.Failure;
+    this.command = options.command;
+  }
+}
+
+/** A command line that yargs (or a builder's check) rejected; main() adds the `Use 'mqt … --help'` line. */
+export class UsageError extends CliError {
+  constructor(message: string, command?: string) {
+    super(message, { exitCode: ExitCode.Failure, command });
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,102 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnMqt } from '../helpers/spawn-mqt.js';
+
+// These tests run the built binary, as a user would. `npm test` builds first (pretest).
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
+
+const COMMANDS = ['broker', 'pub', 'sub', 'bench', 'retain-clear', 'lwt-test'] as const;
+
+/** A line of a stack trace as V8 prints it. */
+const STACK_LINE = /^\s+at .+/m;
+
+beforeAll(() => {
+  if (!existsSync(`${root}dist/cli.js`)) {
+    throw new Error("dist/cli.js is missing: run 'npm run build' first ('npm test' does it through pretest)");
+  }
+  // A dist older than its source would test yesterday's CLI and pass or fail for the wrong reason.
+  const sources = ['cli.ts', ...readdirSync(`${root}src/commands`).map((f) => `commands/${f}`)].filter((f) => f.endsWith('.ts'));
+  for (const source of sources) {
+    const built = `${root}dist/${source.replace(/\.ts$/, '.js')}`;
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${root}src/${source}`).mtimeMs) {
+      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
+    }
+  }
+});
+
+interface Row {
+  argv: string[];
+  code: number;
+  stdout?: RegExp | string;
+  stderr?: RegExp | string;
+}
+
+function check(result: { stdout: string; stderr: string; code: number | null; timedOut: boolean }, row: Row): void {
+  expect(result.timedOut, 'mqt did not exit').toBe(false);
+  expect(result.code, `exit code; stderr: ${result.stderr}`).toBe(row.code);
+  if (typeof row.stdout === 'string') expect(result.stdout).toBe(row.stdout);
+  else if (row.stdout) expect(result.stdout).toMatch(row.stdout);
+  if (typeof row.stderr === 'string') expect(result.stderr).toBe(row.stderr);
+  else if (row.stderr) expect(result.stderr).toMatch(row.stderr);
+  // Errors are one line (plus the usage hint), never a stack trace without --debug.
+  expect(result.stderr).not.toMatch(STACK_LINE);
+  if (row.code !== 0) expect(result.stdout, 'an error prints nothing on stdout').toBe('');
+}
+
+describe('mqt (top level)', () => {
+  const rows: [name: string, row: Row][] = [
+    ['--help lists the six commands', {
+      argv: ['--help'],
+      code: 0,
+      stdout: new RegExp(['broker', 'pub <topic> \\[message\\]', 'sub \\[filters\\.\\.\\]', 'bench', 'retain-clear \\[filters\\.\\.\\]', 'lwt-test']
+        .map((c) => `mqt ${c} `).join('[^]*')),
+      stderr: '',
+    }],
+    ['--version prints the version from package.json', { argv: ['--version'], code: 0, stdout: `${pkg.version}\n`, stderr: '' }],
+    // -h is the host and -v is verbose in the client commands, so neither is help or version.
+    ['-h is not help', { argv: ['-h'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
+    ['-v is not version', { argv: ['-v'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
+    ['no command', { argv: [], code: 1, stderr: /^mqt: Missing command: choose one of broker, pub, sub, bench, retain-clear, lwt-test\nUse 'mqt --help'\n$/ }],
+    ['unknown command', { argv: ['frobnicate'], code: 1, stderr: /^mqt: unknown command 'frobnicate'\nUse 'mqt --help'\n$/ }],
+    ['mistyped command gets a suggestion', { argv: ['pbu', 'x'], code: 1, stderr: /^mqt: unknown command 'pbu' \(did you mean 'pub'\?\)\nUse 'mqt --help'\n$/ }],
+    ['unknown flag on a command (strict)', { argv: ['pub', 't', '--bogus'], code: 1, stderr: /^mqt pub: Unknown argument: bogus\nUse 'mqt pub --help'\n$/ }],
+    ['unknown flag on a command without positionals (strict)', { argv: ['sub', '--bogus'], code: 1, stderr: /^mqt sub: Unknown argument: bogus\nUse 'mqt sub --help'\n$/ }],
+    // yargs reads `--bogus sub` as --bogus=sub, so no command was given: the hint must not name sub.
+    ['unknown flag swallowing the command word', { argv: ['--bogus', 'sub'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
+    ['missing positional', { argv: ['pub'], code: 1, stderr: /^mqt pub: .*\bneed at least 1\nUse 'mqt pub --help'\n$/ }],
+    ['value outside the choices', { argv: ['pub', 't', '-q', '3'], code: 1, stderr: /^mqt pub: Invalid values: .*qos.*\nUse 'mqt pub --help'\n$/ }],
+  ];
+
+  it.each(rows)('%s', async (_name, row) => {
+    check(await spawnMqt(row.argv), row);
+  });
+});
+
+describe('the six subcommands', () => {
+  // The README shows one example per subcommand; each must parse (no usage error) and,
+  // until its issue lands, end with the not-implemented line and exit code 2.
+  const examples: [example: string, argv: string[]][] = [
+    ['mqt broker --port 1883', ['broker', '--port', '1883']],
+    ['mqt pub heizung 21.5 -q 2 -r', ['pub', 'heizung', '21.5', '-q', '2', '-r']],
+    ["mqt sub 'eg/#'", ['sub', 'eg/#']],
+    ['mqt bench --qos 1 --msgs 100000', ['bench', '--qos', '1', '--msgs', '100000']],
+    ["mqt retain-clear 'eg/#'", ['retain-clear', 'eg/#']],
+    ['mqt lwt-test --mode all', ['lwt-test', '--mode', 'all']],
+  ];
+  const readme = readFileSync(`${root}README.md`, 'utf8');
+
+  it.each(examples)('%s is not implemented yet (exit 2)', async (example, argv) => {
+    expect(readme, 'the README shows this example').toContain(example);
+    check(await spawnMqt(argv), { argv, code: 2, stderr: `mqt ${argv[0]}: not implemented yet\n`, stdout: '' });
+  });
+
+  it.each(COMMANDS)('mqt %s --help shows its usage and exits 0', async (command) => {
+    check(await spawnMqt([command, '--help']), { argv: [], code: 0, stdout: new RegExp(`^mqt ${command}\\b`), stderr: '' });
+  });
+
+  it('--debug adds no stack trace to an expected error', async () => {
+    check(await spawnMqt(['--debug', 'sub']), { argv: [], code: 2, stderr: 'mqt sub: not implemented yet\n' });
+  });
+});

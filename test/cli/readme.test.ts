@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+// The README is the first thing a user runs; keep its promises checkable.
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+function section(title: string): string {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`README has no '## ${title}' section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end < 0 ? undefined : end);
+}
+
+describe('README', () => {
+  it('has a Quick start of exactly npm install, npm test, npx mqt bench in one code block', () => {
+    const blocks = [...section('Quick start').matchAll(/```[a-z]*\n([^]*?)```/g)].map((m) => m[1]);
+    expect(blocks).toEqual(['npm install\nnpm test\nnpx mqt bench\n']);
+  });
+
+  it('shows the library import with the public API names', () => {
+    expect(section('Library')).toContain(
+      "import { encode, Parser, MqttError, ReasonCode, validateTopicName, validateTopicFilter, topicMatches, TopicTrie } from 'mqt'",
+    );
+  });
+});

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The launcher the package installs as `mqt`; it runs the built dist/cli.js. */
+export const MQT_BIN = fileURLToPath(new URL('../../bin/mqt.js', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SpawnMqtOptions {
+  /** Written to the child's stdin, which is then closed (stdin is closed at once without it). */
+  input?: string | Buffer;
+  /** Added to (or, with undefined, removed from) the child's environment. */
+  env?: Record<string, string | undefined>;
+  /** The child is killed (SIGKILL) after this long; the result then has timedOut: true. */
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+export interface SpawnMqtResult {
+  stdout: string;
+  stderr: string;
+  /** The exit code, or null when the child died from a signal (e.g. the timeout). */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+}
+
+/**
+ * Runs `node bin/mqt.js …args` the way a user would, but isolated: HOME and
+ * XDG_CONFIG_HOME point at a fresh temp dir (so no ~/.config/mqt of the machine leaks
+ * in, as in mosquitto's client tests) and colour is off so output is plain text.
+ * Resolves (never rejects on a bad exit) so tests assert on code and output.
+ */
+export async function spawnMqt(args: readonly string[], options: SpawnMqtOptions = {}): Promise<SpawnMqtResult> {
+  const home = await mkdtemp(join(tmpdir(), 'mqt-cli-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NO_COLOR: '1' };
+  // vitest's workers may carry FORCE_COLOR, which would win over NO_COLOR in chalk.
+  delete env.FORCE_COLOR;
+  for (const [key, value] of Object.entries(options.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+
+  try {
+    return await new Promise<SpawnMqtResult>((resolve, reject) => {
+      const child = spawn(process.execPath, [MQT_BIN, ...args], {
+        cwd: options.cwd ?? REPO_ROOT,
+        env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, options.timeoutMs ?? 10_000);
+
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      // A child that exits without reading its input makes the write fail with EPIPE; that is not our error.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+          code,
+          signal,
+          timedOut,
+        });
+      });
+    });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
