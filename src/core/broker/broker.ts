@@ -1,0 +1,225 @@
+/**
+ * createBroker(): the broker as a library. Transport-agnostic: a listener hands it a duplex
+ * byte stream (TCP, TLS, WebSocket, or an in-process pair in tests) through handle().
+ */
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Properties, Will } from '../codec/types.js';
+import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.js';
+import { Connection } from './connection.js';
+import type { BrokerEvents } from './events.js';
+import { defaultHooks, type ClientInfo, type Hooks } from './hooks.js';
+import { listen, type ListenOptions, type Listener } from './listeners/index.js';
+import { Message, detachPayload } from './message.js';
+import { RetainedStore } from './retained.js';
+import { Router } from './router.js';
+import { NEVER_EXPIRES, Session } from './session.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface CreateBrokerOptions extends BrokerOptions {
+  /** Where the broker's own log lines go; silent by default (a library does not print). */
+  log?: (level: LogLevel, message: string) => void;
+}
+
+/** Will properties that travel with the will message; the delay is the broker's business. */
+function willMessageProperties(props: Properties | undefined): Properties | undefined {
+  if (props === undefined) return undefined;
+  const { willDelayInterval: _delay, messageExpiryInterval: _expiry, ...rest } = props;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+export class Broker extends EventEmitter<BrokerEvents> {
+  readonly config: BrokerConfig;
+  readonly hooks: Hooks;
+  readonly sessions = new Map<string, Session>();
+  readonly router = new Router();
+  readonly retained = new RetainedStore();
+  /** Every open connection, connected or not. */
+  readonly connections = new Set<Connection>();
+  /** Messages dropped across all sessions (queue full, slow client, too large). */
+  droppedCount = 0;
+  private readonly logFn: ((level: LogLevel, message: string) => void) | undefined;
+  private dirty: Connection[] = [];
+  private flushScheduled = false;
+  private readonly flushAllBound = (): void => this.flushAll();
+  private listeners_: Listener[] = [];
+  private closed = false;
+
+  constructor(options: CreateBrokerOptions = {}) {
+    super();
+    this.config = resolveConfig(options);
+    this.hooks = { ...defaultHooks, ...options.hooks };
+    this.logFn = options.log;
+  }
+
+  log(level: LogLevel, message: string): void {
+    this.logFn?.(level, message);
+  }
+
+  /** Serves one client over any duplex byte stream. */
+  handle(stream: Duplex, remoteAddress?: string): Connection {
+    const conn = new Connection(this, stream, remoteAddress);
+    if (this.closed) {
+      conn.close('broker closed', false);
+      return conn;
+    }
+    this.connections.add(conn);
+    return conn;
+  }
+
+  /** Starts listeners (TCP, and WebSocket when `ws` is given); resolves with their addresses. */
+  async listen(options: ListenOptions): Promise<AddressInfo[]> {
+    const started = await listen(this, options);
+    this.listeners_.push(...started);
+    return started.map((l) => l.address);
+  }
+
+  /** Stops listening and closes every connection; sessions and retained messages are dropped. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const stopping = this.listeners_.map((l) => l.close());
+    this.listeners_ = [];
+    for (const conn of [...this.connections]) conn.disconnectWith(0x8b, 'server shutting down');
+    this.flushAll();
+    for (const session of this.sessions.values()) session.clearTimers();
+    this.sessions.clear();
+    await Promise.all(stopping);
+  }
+
+  // ---- output batching -----------------------------------------------------------------
+
+  /** Registers a connection with output for this tick; all are written in one pass. */
+  markDirty(conn: Connection): void {
+    if (conn.dirty) return;
+    conn.dirty = true;
+    this.dirty.push(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After this turn of the event loop's I/O: everything read in it is answered in one write per socket.
+      setImmediate(this.flushAllBound);
+    }
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    const list = this.dirty;
+    this.dirty = [];
+    for (const conn of list) conn.flush();
+  }
+
+  // ---- messages ------------------------------------------------------------------------
+
+  /** Accepts a message for routing: retained store, events, then every matching session. */
+  publish(msg: Message, from: ClientInfo | undefined, now = Date.now()): number {
+    if (msg.retain && this.config.retainAvailable) this.retained.store(msg);
+    if (this.listenerCount('publish') > 0) this.emit('publish', msg, from);
+    return this.router.route(msg, now);
+  }
+
+  /** Publishes from outside any client, e.g. `$SYS` or an embedding application. */
+  publishMessage(topic: string, payload: Buffer | string, options: { qos?: 0 | 1 | 2; retain?: boolean; properties?: Properties } = {}): number {
+    const msg = new Message(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), options.qos ?? 0, options.retain ?? false, options.properties, '');
+    return this.publish(msg, undefined);
+  }
+
+  dropped(clientId: string, msg: Message, why: string): void {
+    this.droppedCount++;
+    if (this.listenerCount('drop') > 0) this.emit('drop', clientId, msg, why);
+  }
+
+  // ---- sessions ------------------------------------------------------------------------
+
+  /** Called by a connection when it ends. */
+  connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
+    this.connections.delete(conn);
+    const session = conn.session;
+    if (session === null || session.connection !== conn) {
+      if (wasConnected) this.emit('disconnect', conn, reason);
+      return;
+    }
+    session.connection = null;
+    const will = conn.will;
+    conn.will = undefined;
+    if (unclean && will !== undefined) this.scheduleWill(session, will, conn);
+    if (session.expiryInterval === 0) {
+      this.endSession(session);
+    } else if (session.expiryInterval !== NEVER_EXPIRES) {
+      session.expiryTimer = setTimeout(() => this.endSession(session), session.expiryInterval * 1000);
+      session.expiryTimer.unref();
+    }
+    this.emit('disconnect', conn, reason);
+  }
+
+  /**
+   * Publishes a will now, or after its delay (5.0): the delay ends early when the session
+   * ends first, and a reconnect in time cancels it [MQTT-3.1.3-9].
+   */
+  private scheduleWill(session: Session, will: Will, client: ClientInfo): void {
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (delay > 0 && session.expiryInterval > 0) {
+      session.pendingWill = will;
+      session.willTimer = setTimeout(() => {
+        session.willTimer = undefined;
+        this.publishWill(session, client);
+      }, Math.min(delay, session.expiryInterval) * 1000);
+      session.willTimer.unref();
+      return;
+    }
+    session.pendingWill = will;
+    this.publishWill(session, client);
+  }
+
+  /** Publishes the session's pending will, if any. */
+  publishWill(session: Session, client: ClientInfo): void {
+    const will = session.pendingWill;
+    if (will === undefined) return;
+    session.pendingWill = undefined;
+    if (session.willTimer !== undefined) clearTimeout(session.willTimer);
+    session.willTimer = undefined;
+    const msg = new Message(will.topic, detachPayload(will.payload), will.qos, will.retain, willMessageProperties(will.properties), client.clientId);
+    const expiry = will.properties?.messageExpiryInterval;
+    if (expiry !== undefined) msg.expiresAt = Date.now() + expiry * 1000;
+    this.emit('will', client, msg);
+    this.publish(msg, client);
+  }
+
+  /** Removes a session and its subscriptions; a will still waiting is published first. */
+  endSession(session: Session): void {
+    if (this.sessions.get(session.clientId) !== session) return;
+    if (session.pendingWill !== undefined) {
+      const client: ClientInfo = { clientId: session.clientId, protocolVersion: 5, username: undefined, remoteAddress: undefined };
+      this.publishWill(session, client);
+    }
+    session.clearTimers();
+    for (const filter of session.subscriptions.keys()) this.router.trie.remove(filter, session.clientId);
+    session.subscriptions.clear();
+    session.inflight.clear();
+    session.clearQueue();
+    this.sessions.delete(session.clientId);
+  }
+
+  /** The session for a connecting client: a fresh one, or the stored one when it may resume. */
+  openSession(clientId: string, clean: boolean): { session: Session; present: boolean } {
+    const existing = this.sessions.get(clientId);
+    if (existing !== undefined) {
+      existing.clearTimers();
+      if (!clean) {
+        // [MQTT-3.1.3-9] back in time: the delayed will is not sent.
+        existing.pendingWill = undefined;
+        return { session: existing, present: true };
+      }
+      // Clean Start: the old session ends here, with its delayed will if one waits.
+      this.endSession(existing);
+    }
+    const session = new Session(clientId, this);
+    this.sessions.set(clientId, session);
+    return { session, present: false };
+  }
+}
+
+export function createBroker(options: CreateBrokerOptions = {}): Broker {
+  return new Broker(options);
+}

@@ -1,0 +1,66 @@
+/** Broker options with their defaults, resolved once at creation. */
+import type { QoS } from '../codec/types.js';
+import type { Hooks } from './hooks.js';
+
+export interface BrokerOptions {
+  /** Outgoing QoS 1/2 messages in flight per client (capped by the client's Receive Maximum). Default 100. */
+  maxInflight?: number;
+  /** Messages queued per session while its client is away or busy; beyond, new ones are dropped. Default 1000. */
+  maxQueued?: number;
+  /** Largest packet accepted from a client, in bytes; announced in 5.0 CONNACK. Default: no limit (256 MiB). */
+  maxPacketSize?: number;
+  /** Largest keep-alive allowed, seconds; a 5.0 client asking for more (or 0) is told Server Keep Alive. Default 65535. */
+  maxKeepalive?: number;
+  /** Topic aliases a 5.0 client may use towards the broker. Default 65535. */
+  topicAliasMaximum?: number;
+  /** Receive Maximum announced to 5.0 clients: their QoS 1/2 publishes in flight. Default 65535. */
+  receiveMaximum?: number;
+  /** Highest QoS the broker grants. Default 2. */
+  maxQoS?: QoS;
+  /** Whether retained messages are kept. Default true. */
+  retainAvailable?: boolean;
+  /** Time a new connection has to send CONNECT, ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Bytes buffered for a slow client before its QoS 0 messages are dropped and QoS 1/2 queued. Default 1 MiB. */
+  maxClientBuffer?: number;
+  /** Overrides of the default hooks. */
+  hooks?: Partial<Hooks>;
+}
+
+export interface BrokerConfig {
+  maxInflight: number;
+  maxQueued: number;
+  maxPacketSize: number;
+  maxKeepalive: number;
+  topicAliasMaximum: number;
+  receiveMaximum: number;
+  maxQoS: QoS;
+  retainAvailable: boolean;
+  connectTimeoutMs: number;
+  maxClientBuffer: number;
+}
+
+function positive(name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+export function resolveConfig(o: BrokerOptions): BrokerConfig {
+  const maxQoS = o.maxQoS ?? 2;
+  if (maxQoS !== 0 && maxQoS !== 1 && maxQoS !== 2) throw new RangeError(`maxQoS must be 0, 1 or 2, got ${String(maxQoS)}`);
+  return {
+    maxInflight: positive('maxInflight', o.maxInflight, 100, 65_535),
+    maxQueued: positive('maxQueued', o.maxQueued, 1000, 100_000_000),
+    maxPacketSize: positive('maxPacketSize', o.maxPacketSize, 268_435_460, 268_435_460),
+    maxKeepalive: positive('maxKeepalive', o.maxKeepalive, 65_535, 65_535),
+    topicAliasMaximum: o.topicAliasMaximum === 0 ? 0 : positive('topicAliasMaximum', o.topicAliasMaximum, 65_535, 65_535),
+    receiveMaximum: positive('receiveMaximum', o.receiveMaximum, 65_535, 65_535),
+    maxQoS,
+    retainAvailable: o.retainAvailable ?? true,
+    connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, 10_000, 3_600_000),
+    maxClientBuffer: positive('maxClientBuffer', o.maxClientBuffer, 1 << 20, 1 << 30),
+  };
+}

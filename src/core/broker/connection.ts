@@ -1,0 +1,332 @@
+/**
+ * One client connection: its parser, protocol state, write batching, keep-alive and flow
+ * control. Handlers receive decoded packets and throw MqttError; this file alone turns an
+ * error into a CONNACK, a DISCONNECT (5.0) or a plain close.
+ */
+import type { Duplex } from 'node:stream';
+import { PacketType, ReasonCode, reasonCodeName } from '../codec/constants.js';
+import { encode } from '../codec/encode.js';
+import { MqttError } from '../codec/errors.js';
+import { Parser } from '../codec/parser.js';
+import type { Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
+import type { Broker } from './broker.js';
+import { dispatch } from './handlers/index.js';
+import type { ClientInfo } from './hooks.js';
+import { Message, packetIdOffset } from './message.js';
+import { Outbox } from './outbox.js';
+import type { Session } from './session.js';
+
+export const enum State {
+  /** Waiting for CONNECT. */
+  New,
+  /** CONNECT received, CONNACK not yet sent (authentication may be pending). */
+  Connecting,
+  Connected,
+  Closed,
+}
+
+/** CONNACK return codes of 3.1/3.1.1 for the 5.0 reasons a server refuses with. */
+function connackCodeV3(reason: number): number {
+  switch (reason) {
+    case ReasonCode.UnsupportedProtocolVersion:
+      return 1;
+    case ReasonCode.ClientIdentifierNotValid:
+      return 2;
+    case ReasonCode.BadUserNameOrPassword:
+    case ReasonCode.BadAuthenticationMethod:
+      return 4;
+    case ReasonCode.NotAuthorized:
+    case ReasonCode.Banned:
+      return 5;
+    default:
+      return 3; // server unavailable: the closest 3.1.1 has for everything else
+  }
+}
+
+let connectionCounter = 0;
+
+export class Connection implements ClientInfo {
+  state = State.New;
+  protocolVersion: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined = undefined;
+  readonly remoteAddress: string | undefined;
+  /** Unique per connection, for logs: client ids repeat across reconnects. */
+  readonly id = ++connectionCounter;
+  session: Session | null = null;
+  will: Will | undefined = undefined;
+
+  readonly parser: Parser;
+  readonly outbox = new Outbox();
+  /** In the broker's list of connections to flush at the end of this tick. */
+  dirty = false;
+  /** Output is backing up (slow reader): QoS 0 is dropped, QoS 1/2 waits in the session queue. */
+  congested = false;
+
+  /** Keep-alive in ms (1.5 x the negotiated value [MQTT-3.1.2-24]), 0 for none. */
+  keepaliveMs = 0;
+  lastActivity = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Limits the client announced in CONNECT (5.0), or their defaults. */
+  sendQuota = 0;
+  maxOutgoingPacket = 268_435_460;
+  outAliasMax = 0;
+  private outAliases: Map<string, number> | undefined;
+  /** Topic aliases the client set towards us, by alias. */
+  inAliases: Map<number, string> | undefined;
+  /** 5.0 Request Problem Information: 0 means no reason strings or user properties on errors. */
+  problemInfo = true;
+
+  /** Packets parsed while an asynchronous hook is pending, processed in order afterwards. */
+  private backlog: Packet[] | null = null;
+  private readonly onDataBound = (chunk: Buffer): void => this.onData(chunk);
+
+  constructor(
+    readonly broker: Broker,
+    readonly stream: Duplex,
+    remoteAddress: string | undefined,
+  ) {
+    this.remoteAddress = remoteAddress;
+    this.parser = new Parser({ maxPacketSize: broker.config.maxPacketSize });
+    stream.on('data', this.onDataBound);
+    stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, true));
+    stream.on('close', () => this.close('socket closed', true));
+    stream.on('end', () => this.close('socket closed', true));
+    stream.on('drain', () => this.onDrain());
+    // [MQTT-3.1.4-?] a connection that never sends CONNECT is closed after a while.
+    this.timer = setTimeout(() => {
+      if (this.state === State.New) this.close('no CONNECT in time', false);
+    }, broker.config.connectTimeoutMs);
+  }
+
+  get ready(): boolean {
+    return this.state === State.Connected;
+  }
+
+  // ---- input ---------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state === State.Closed) return;
+    this.lastActivity = Date.now();
+    let packets: Packet[];
+    try {
+      packets = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    if (this.backlog !== null) {
+      for (const p of packets) this.backlog.push(p);
+      return;
+    }
+    this.process(packets, 0);
+  }
+
+  private process(packets: Packet[], start: number): void {
+    for (let i = start; i < packets.length; i++) {
+      if (this.state === State.Closed) return;
+      let pending: Promise<void> | void;
+      try {
+        pending = dispatch(this, packets[i]!);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (pending !== undefined) {
+        // An asynchronous hook: hold the rest, in order, and stop reading until it settles.
+        this.backlog = packets.slice(i + 1);
+        this.stream.pause();
+        pending.then(
+          () => this.resumeBacklog(),
+          (err: unknown) => this.fail(err),
+        );
+        return;
+      }
+    }
+  }
+
+  private resumeBacklog(): void {
+    const backlog = this.backlog ?? [];
+    this.backlog = null;
+    if (this.state === State.Closed) return;
+    this.stream.resume();
+    this.process(backlog, 0);
+  }
+
+  // ---- output --------------------------------------------------------------------------
+
+  /** Queues a packet for this tick's write. */
+  send(packet: Packet): void {
+    if (this.state === State.Closed) return;
+    this.outbox.push(encode(packet, this.protocolVersion));
+    this.broker.markDirty(this);
+  }
+
+  sendBytes(buf: Buffer): void {
+    if (this.state === State.Closed) return;
+    this.outbox.push(buf);
+    this.broker.markDirty(this);
+  }
+
+  /** Called by the broker once per tick: one write for everything queued. */
+  flush(): void {
+    this.dirty = false;
+    if (this.state === State.Closed && this.stream.destroyed) return;
+    this.outbox.flush(this.stream);
+    if (this.stream.writableLength > this.broker.config.maxClientBuffer) this.congested = true;
+  }
+
+  private onDrain(): void {
+    if (!this.congested) return;
+    this.congested = false;
+    this.session?.drain();
+  }
+
+  /**
+   * Writes one PUBLISH to this client. Returns false, sending nothing, when the packet is
+   * larger than the client accepts [MQTT-3.1.2-25].
+   */
+  sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
+    const v = this.protocolVersion;
+    if (v === 5 && (subscriptionIds !== undefined || this.outAliasMax > 0 || msg.expiresAt !== 0)) {
+      return this.sendPublishV5(msg, qos, retain, subscriptionIds, packetId, dup, now);
+    }
+    if (dup) {
+      const buf = msg.encodeFor(v, qos, retain, undefined, packetId, msg.topic, true);
+      if (buf.length > this.maxOutgoingPacket) return false;
+      this.outbox.push(buf);
+    } else {
+      const template = msg.template(v, qos, retain);
+      if (template.length > this.maxOutgoingPacket) return false;
+      if (qos === 0) this.outbox.push(template);
+      else this.outbox.pushWithId(template, packetIdOffset(template), packetId);
+    }
+    if (!this.dirty) this.broker.markDirty(this);
+    return true;
+  }
+
+  /** A 5.0 PUBLISH with per-subscriber fields: subscription ids, remaining expiry, topic alias. */
+  private sendPublishV5(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
+    let props: Properties | undefined = msg.properties;
+    if (subscriptionIds !== undefined || msg.expiresAt !== 0) {
+      props = { ...msg.properties };
+      if (subscriptionIds !== undefined) props.subscriptionIdentifiers = subscriptionIds;
+      // [MQTT-3.3.2-6] the expiry interval sent on is what is left of it.
+      if (msg.expiresAt !== 0) props.messageExpiryInterval = msg.remainingExpiry(now);
+    }
+    let topic = msg.topic;
+    if (this.outAliasMax > 0) {
+      const aliases = (this.outAliases ??= new Map());
+      const alias = aliases.get(topic);
+      if (alias !== undefined) {
+        topic = '';
+        props = { ...props, topicAlias: alias };
+      } else if (aliases.size < this.outAliasMax) {
+        // The broker assigns aliases itself, first come first served, up to the client's maximum.
+        const next = aliases.size + 1;
+        aliases.set(topic, next);
+        props = { ...props, topicAlias: next };
+      }
+    }
+    const buf = msg.encodeFor(5, qos, retain, props, packetId, topic, dup);
+    if (buf.length > this.maxOutgoingPacket) {
+      if (topic === '' || props?.topicAlias !== undefined) this.outAliases?.delete(msg.topic);
+      return false;
+    }
+    this.outbox.push(buf);
+    if (!this.dirty) this.broker.markDirty(this);
+    return true;
+  }
+
+  // ---- keep-alive ----------------------------------------------------------------------
+
+  /** Starts the keep-alive watch for `seconds` (0: none). */
+  startKeepalive(seconds: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.keepaliveMs = seconds * 1500;
+    if (seconds > 0) this.timer = setTimeout(() => this.checkKeepalive(), this.keepaliveMs);
+  }
+
+  private checkKeepalive(): void {
+    if (this.state === State.Closed) return;
+    // One timer per connection, re-armed only once per period: cheaper than one per packet.
+    const idle = Date.now() - this.lastActivity;
+    if (idle >= this.keepaliveMs) {
+      // [MQTT-3.1.2-24] nothing for 1.5 x Keep Alive: close as if the network failed.
+      this.disconnectWith(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
+      return;
+    }
+    this.timer = setTimeout(() => this.checkKeepalive(), this.keepaliveMs - idle);
+  }
+
+  // ---- ending --------------------------------------------------------------------------
+
+  /** Turns any error from parsing or handling into the answer the protocol gives. */
+  fail(err: unknown): void {
+    if (this.state === State.Closed) return;
+    const mqttError = err instanceof MqttError ? err : undefined;
+    const code = mqttError?.reasonCode ?? ReasonCode.ImplementationSpecificError;
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.broker.emit('clientError', this.state === State.New ? undefined : this, error);
+    if (mqttError === undefined) this.broker.log('error', `client ${this.clientId || this.id}: ${error.stack ?? error.message}`);
+    if (this.state === State.New || this.state === State.Connecting) {
+      this.refuse(code, error.message);
+      return;
+    }
+    this.disconnectWith(code, error.message);
+  }
+
+  /**
+   * Refuses a connection with CONNACK and closes it. For an unknown protocol version the
+   * 3.1.1 form with code 1 is what any client can read [MQTT-3.1.2-2].
+   */
+  refuse(code: number, why: string): void {
+    if (this.state === State.Closed) return;
+    const v = this.state === State.Connecting ? this.protocolVersion : undefined;
+    if (code === ReasonCode.UnsupportedProtocolVersion && v === undefined) {
+      this.sendBytes(Buffer.from([PacketType.CONNACK << 4, 2, 0, 1]));
+    } else if (v === 5) {
+      const properties: Properties | undefined = this.problemInfo ? { reasonString: why.slice(0, 200) } : undefined;
+      this.send({ type: 'connack', sessionPresent: false, reasonCode: code, ...(properties ? { properties } : {}) });
+    } else if (v !== undefined) {
+      this.send({ type: 'connack', sessionPresent: false, reasonCode: connackCodeV3(code) });
+    }
+    this.will = undefined; // [MQTT-3.2.2-?] a refused connection has no session and no will
+    this.close(`refused: ${reasonCodeName(code, 'connack')} (${why})`, false);
+  }
+
+  /** Closes after a server-side DISCONNECT (5.0) with `code`; the will is published. */
+  disconnectWith(code: number, why: string, properties?: Properties): void {
+    if (this.state === State.Closed) return;
+    if (this.protocolVersion === 5 && code >= 0x80) {
+      const props = properties ?? (this.problemInfo ? { reasonString: why.slice(0, 200) } : undefined);
+      this.send({ type: 'disconnect', reasonCode: code, ...(props ? { properties: props } : {}) });
+    }
+    this.close(why, true);
+  }
+
+  /**
+   * Ends the connection once. `unclean` publishes the will ([MQTT-3.1.2-8]): any end but a
+   * normal DISCONNECT. What stays of the session is the broker's business.
+   */
+  close(reason: string, unclean: boolean): void {
+    if (this.state === State.Closed) return;
+    const wasConnected = this.state === State.Connected;
+    this.state = State.Closed;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.backlog = null;
+    // Send what is queued (a CONNACK refusal, a DISCONNECT) before closing.
+    if (!this.outbox.empty && !this.stream.destroyed) this.outbox.flush(this.stream);
+    this.outbox.clear();
+    this.stream.off('data', this.onDataBound);
+    if (!this.stream.destroyed) {
+      this.stream.end();
+      // Give a well-behaved peer a moment to read the last packet, then cut it off.
+      setTimeout(() => this.stream.destroy(), 1000).unref();
+    }
+    this.broker.connectionClosed(this, reason, unclean && wasConnected, wasConnected);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * CONNECT, as a list of steps: check the client id and will, authenticate (the one step that
+ * may wait), take over an existing connection, open or resume the session, answer CONNACK,
+ * then re-send what the session still owes the client.
+ */
+import { randomBytes } from 'node:crypto';
+import { ReasonCode } from '../../codec/constants.js';
+import { MqttError } from '../../codec/errors.js';
+import type { ConnectPacket, Properties } from '../../codec/types.js';
+import { isValidTopicName } from '../../topic/validate.js';
+import { State, type Connection } from '../connection.js';
+import { authenticateResult, isPromise } from '../hooks.js';
+import { NEVER_EXPIRES } from '../session.js';
+
+export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | void {
+  conn.state = State.Connecting;
+  conn.protocolVersion = packet.protocolVersion;
+  const props = packet.properties;
+  if (props?.requestProblemInformation === 0) conn.problemInfo = false;
+  const assigned = checkClientId(conn, packet);
+  checkWill(conn, packet);
+  conn.username = packet.username;
+  const result = conn.broker.hooks.authenticate(conn, packet.username, packet.password);
+  if (isPromise(result)) return result.then((r) => complete(conn, packet, assigned, authenticateResult(r)));
+  complete(conn, packet, assigned, authenticateResult(result));
+}
+
+/**
+ * An empty client id gets one assigned (returned in 5.0 as Assigned Client Identifier) unless a
+ * 3.1.1 client asks to keep the session: then 0x02 identifier rejected [MQTT-3.1.3-8]. 3.1
+ * requires an id [MQTT 3.1 section 3.1].
+ */
+function checkClientId(conn: Connection, packet: ConnectPacket): boolean {
+  if (packet.clientId.length > 0) {
+    conn.clientId = packet.clientId;
+    return false;
+  }
+  if (packet.protocolVersion === 3 || (packet.protocolVersion === 4 && !packet.clean)) {
+    throw new MqttError(ReasonCode.ClientIdentifierNotValid, 'an empty client id needs clean session');
+  }
+  conn.clientId = `mqt-${randomBytes(8).toString('hex')}`;
+  return true;
+}
+
+function checkWill(conn: Connection, packet: ConnectPacket): void {
+  const will = packet.will;
+  if (will === undefined) return;
+  const config = conn.broker.config;
+  // [MQTT-3.1.2-9] the will topic is a topic name.
+  if (!isValidTopicName(will.topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid will topic ${JSON.stringify(will.topic)}`);
+  if (will.qos > config.maxQoS) throw new MqttError(ReasonCode.QoSNotSupported, `will QoS ${will.qos} is above the maximum ${config.maxQoS}`);
+  if (will.retain && !config.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available');
+  conn.will = will;
+}
+
+function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, code: number): void {
+  if (conn.state !== State.Connecting) return; // closed while authenticating
+  if (code !== ReasonCode.Success) {
+    conn.refuse(code, 'authentication failed');
+    return;
+  }
+  const broker = conn.broker;
+  const config = broker.config;
+  const v5 = packet.protocolVersion === 5;
+  const props = packet.properties;
+
+  // Takeover [MQTT-3.1.4-2] [MQTT-3.1.4-3]: the old connection is closed, with DISCONNECT 0x8E in 5.0.
+  const existing = broker.sessions.get(conn.clientId);
+  const old = existing?.connection;
+  if (old != null && old !== conn) {
+    // 5.0 publishes the old connection's will (section 3.1.4); 3.1.1 does not, as mosquitto.
+    if (old.protocolVersion !== 5) old.will = undefined;
+    old.disconnectWith(ReasonCode.SessionTakenOver, 'session taken over');
+  }
+
+  const { session, present } = broker.openSession(conn.clientId, packet.clean);
+  // 3.1.1: clean session 0 keeps the session for good; 5.0: as long as Session Expiry says.
+  session.expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  conn.session = session;
+
+  // Keep-alive: a 5.0 client asking for more than we allow (or none) is told Server Keep Alive.
+  let keepalive = packet.keepalive;
+  let serverKeepAlive: number | undefined;
+  if (v5 && (keepalive === 0 || keepalive > config.maxKeepalive) && config.maxKeepalive < 65_535) {
+    keepalive = serverKeepAlive = config.maxKeepalive;
+  }
+  conn.startKeepalive(keepalive);
+
+  conn.sendQuota = Math.min(config.maxInflight, props?.receiveMaximum ?? 65_535);
+  conn.maxOutgoingPacket = props?.maximumPacketSize ?? 268_435_460;
+  conn.outAliasMax = v5 ? (props?.topicAliasMaximum ?? 0) : 0;
+
+  const ack: Properties | undefined = v5 ? connackProperties(conn, assigned, serverKeepAlive) : undefined;
+  // [MQTT-3.2.2-2] [MQTT-3.2.2-3] session present only when a stored session resumes.
+  conn.send({ type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, ...(ack ? { properties: ack } : {}) });
+  conn.state = State.Connected;
+  session.connection = conn;
+  broker.emit('client', conn, present);
+  if (present) session.resume();
+}
+
+/** What a 5.0 client needs to know about this server (5.0 section 3.2.2.3). */
+function connackProperties(conn: Connection, assigned: boolean, serverKeepAlive: number | undefined): Properties {
+  const config = conn.broker.config;
+  const p: Properties = {
+    receiveMaximum: config.receiveMaximum,
+    retainAvailable: config.retainAvailable ? 1 : 0,
+    topicAliasMaximum: config.topicAliasMaximum,
+    wildcardSubscriptionAvailable: 1,
+    subscriptionIdentifiersAvailable: 1,
+    sharedSubscriptionAvailable: 1,
+  };
+  if (config.maxQoS < 2) p.maximumQoS = config.maxQoS;
+  if (config.maxPacketSize < 268_435_460) p.maximumPacketSize = config.maxPacketSize;
+  if (assigned) p.assignedClientIdentifier = conn.clientId;
+  if (serverKeepAlive !== undefined) p.serverKeepAlive = serverKeepAlive;
+  return p;
+}

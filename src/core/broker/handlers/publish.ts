@@ -1,0 +1,106 @@
+/**
+ * Incoming PUBLISH, the hot path: resolve the topic alias, check, authorize, route, acknowledge.
+ * Synchronous unless a user's authorizePublish hook answers with a promise.
+ */
+import { ReasonCode } from '../../codec/constants.js';
+import { MqttError } from '../../codec/errors.js';
+import type { Properties, PublishPacket } from '../../codec/types.js';
+import { isValidTopicName } from '../../topic/validate.js';
+import type { Connection } from '../connection.js';
+import { isPromise } from '../hooks.js';
+import { Message } from '../message.js';
+
+// Acknowledgements with the packet id patched in by the outbox: nothing allocated per ack.
+const PUBACK = Buffer.from([0x40, 0x02, 0, 0]);
+const PUBREC = Buffer.from([0x50, 0x02, 0, 0]);
+
+export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
+  const v5 = conn.protocolVersion === 5;
+  let topic = packet.topic;
+  const props = packet.properties;
+  if (v5 && props !== undefined && props.topicAlias !== undefined) topic = resolveAlias(conn, topic, props.topicAlias);
+  // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] at least one character.
+  if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name ${JSON.stringify(topic)}`);
+  const broker = conn.broker;
+  const qos = packet.qos;
+  // [MQTT-3.2.2-11] a QoS above the Maximum QoS announced in CONNACK.
+  if (qos > broker.config.maxQoS) throw new MqttError(ReasonCode.QoSNotSupported, `QoS ${qos} is above the maximum ${broker.config.maxQoS}`);
+  // [MQTT-3.2.2-14] retain when CONNACK said Retain Available 0.
+  if (packet.retain && !broker.config.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available');
+
+  const session = conn.session!;
+  const packetId = packet.packetId ?? 0;
+  if (qos === 2) {
+    if (session.incomingQos2.has(packetId)) {
+      // [MQTT-4.3.3-9] a re-sent PUBLISH before PUBREL: acknowledge again, deliver nothing new.
+      conn.outbox.pushWithId(PUBREC, 2, packetId);
+      broker.markDirty(conn);
+      return;
+    }
+    if (session.incomingQos2.size >= broker.config.receiveMaximum) {
+      // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than Receive Maximum allows.
+      throw new MqttError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded');
+    }
+  }
+
+  const allowed = broker.hooks.authorizePublish(conn, topic, qos, packet.retain);
+  if (isPromise(allowed)) return allowed.then((ok) => accept(conn, packet, topic, ok));
+  accept(conn, packet, topic, allowed);
+}
+
+function accept(conn: Connection, packet: PublishPacket, topic: string, allowed: boolean): void {
+  const qos = packet.qos;
+  const packetId = packet.packetId ?? 0;
+  const v5 = conn.protocolVersion === 5;
+  let matched = 0;
+  if (allowed) {
+    const props = packet.properties;
+    const msg = new Message(topic, packet.payload, qos, packet.retain, props === undefined ? undefined : forwarded(props), conn.clientId);
+    const now = Date.now();
+    // [MQTT-3.3.2-5] expiry counts from now; the remaining time goes on with each delivery.
+    if (props?.messageExpiryInterval !== undefined) msg.expiresAt = now + props.messageExpiryInterval * 1000;
+    matched = conn.broker.publish(msg, conn, now);
+  }
+  if (qos === 0) return;
+  if (qos === 2) conn.session!.incomingQos2.add(packetId);
+  if (!v5 || (allowed && matched > 0)) {
+    // Before 5.0 a refused publish is still acknowledged (there is no way to say no), as mosquitto does.
+    conn.outbox.pushWithId(qos === 1 ? PUBACK : PUBREC, 2, packetId);
+    conn.broker.markDirty(conn);
+    return;
+  }
+  // 5.0: say why. 0x10 "No matching subscribers" is information, not failure.
+  const reasonCode = allowed ? ReasonCode.NoMatchingSubscribers : ReasonCode.NotAuthorized;
+  if (!allowed && qos === 2) conn.session!.incomingQos2.delete(packetId);
+  conn.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
+}
+
+/**
+ * Topic aliases from the client (5.0 section 3.3.2.3.4): a topic with an alias sets it, an
+ * empty topic uses it. Alias 0 or above our Topic Alias Maximum is 0x94 [MQTT-3.3.2-9].
+ */
+function resolveAlias(conn: Connection, topic: string, alias: number): string {
+  if (alias > conn.broker.config.topicAliasMaximum) {
+    throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${conn.broker.config.topicAliasMaximum}`);
+  }
+  const aliases = (conn.inAliases ??= new Map());
+  if (topic.length > 0) {
+    aliases.set(alias, topic);
+    return topic;
+  }
+  const known = aliases.get(alias);
+  // [MQTT-3.3.4-?] an empty topic needs an alias already set on this connection.
+  if (known === undefined) throw new MqttError(ReasonCode.ProtocolError, `topic alias ${alias} is not set`);
+  return known;
+}
+
+/**
+ * Properties forwarded to subscribers unchanged [MQTT-3.3.2-4] [MQTT-3.3.2-15] [MQTT-3.3.2-16]
+ * [MQTT-3.3.2-17] [MQTT-3.3.2-18]: all but the topic alias (per connection), the subscription
+ * identifiers (per subscriber) and the expiry (recomputed on delivery).
+ */
+function forwarded(props: Properties): Properties | undefined {
+  const { topicAlias: _alias, subscriptionIdentifiers: _ids, messageExpiryInterval: _expiry, ...rest } = props;
+  for (const _key in rest) return rest;
+  return undefined;
+}

@@ -1,0 +1,106 @@
+/**
+ * SUBSCRIBE: validate each filter, ask authorizeSubscribe, store, answer SUBACK, then send
+ * the retained messages the subscription asks for (5.0 section 3.8.4).
+ */
+import { ReasonCode } from '../../codec/constants.js';
+import { MqttError } from '../../codec/errors.js';
+import type { QoS, SubscribePacket, Subscription } from '../../codec/types.js';
+import { parseSubscriptionFilter } from '../../topic/validate.js';
+import type { Connection } from '../connection.js';
+import { isPromise, type MaybePromise } from '../hooks.js';
+import type { SubscriptionEntry } from '../session.js';
+
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | void {
+  const v5 = conn.protocolVersion === 5;
+  const subs = packet.subscriptions;
+  const ids = packet.properties?.subscriptionIdentifiers;
+  const subscriptionIds = ids !== undefined && ids.length > 0 ? [ids[0]!] : undefined;
+  const results: MaybePromise<QoS | false>[] = [];
+  const shared: boolean[] = [];
+  let async = false;
+  for (const sub of subs) {
+    let parsed;
+    try {
+      parsed = parseSubscriptionFilter(sub.topicFilter);
+    } catch {
+      results.push(false);
+      shared.push(false);
+      continue;
+    }
+    const isShared = parsed.shareGroup !== undefined;
+    // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error.
+    if (isShared && sub.noLocal === true) throw new MqttError(ReasonCode.ProtocolError, 'No Local on a shared subscription');
+    shared.push(isShared);
+    const qos = (sub.qos > conn.broker.config.maxQoS ? conn.broker.config.maxQoS : sub.qos) as QoS;
+    const r = conn.broker.hooks.authorizeSubscribe(conn, sub.topicFilter, qos);
+    if (isPromise(r)) async = true;
+    results.push(r);
+  }
+  // Invalid filters are marked with -1 so SUBACK can tell them from refused ones.
+  const invalid = subs.map((sub, i) => results[i] === false && !isValidFilter(sub.topicFilter));
+  if (!async) return finish(conn, packet, results as (QoS | false)[], invalid, shared, subscriptionIds, v5);
+  return Promise.all(results).then((granted) => finish(conn, packet, granted, invalid, shared, subscriptionIds, v5));
+}
+
+function isValidFilter(filter: string): boolean {
+  try {
+    parseSubscriptionFilter(filter);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function finish(
+  conn: Connection,
+  packet: SubscribePacket,
+  granted: (QoS | false)[],
+  invalid: boolean[],
+  shared: boolean[],
+  subscriptionIds: number[] | undefined,
+  v5: boolean,
+): void {
+  const session = conn.session!;
+  const broker = conn.broker;
+  const reasonCodes: number[] = [];
+  const retainedFor: { sub: Subscription; qos: QoS }[] = [];
+  for (let i = 0; i < packet.subscriptions.length; i++) {
+    const sub = packet.subscriptions[i]!;
+    const qos = granted[i]!;
+    if (qos === false) {
+      // 3.1.1 has one failure code, 0x80 [MQTT-3.9.3-2]; 5.0 says which failure.
+      const code = !v5 ? 0x80 : invalid[i] ? ReasonCode.TopicFilterInvalid : ReasonCode.NotAuthorized;
+      reasonCodes.push(code);
+      broker.emit('subscribe', conn, sub.topicFilter, code);
+      continue;
+    }
+    const entry: SubscriptionEntry = {
+      session,
+      topicFilter: sub.topicFilter,
+      qos,
+      noLocal: sub.noLocal === true,
+      retainAsPublished: v5 ? sub.retainAsPublished === true : false,
+      retainHandling: sub.retainHandling ?? 0,
+      subscriptionIds,
+    };
+    // [MQTT-3.8.4-3] the same filter again replaces the subscription; retained messages are
+    // then re-sent unless Retain Handling says otherwise.
+    const previous = broker.router.trie.add(sub.topicFilter, session.clientId, entry);
+    session.subscriptions.set(sub.topicFilter, entry);
+    reasonCodes.push(qos);
+    broker.emit('subscribe', conn, sub.topicFilter, qos);
+    // [MQTT-3.3.1-9] retained messages on subscribe; none for shared subscriptions (5.0 section 4.8.2).
+    const rh = entry.retainHandling;
+    if (!shared[i] && (rh === 0 || (rh === 1 && previous === undefined))) retainedFor.push({ sub, qos });
+  }
+  // [MQTT-3.8.4-1] SUBACK answers with the same packet id, one code per filter [MQTT-3.8.4-6].
+  conn.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  if (retainedFor.length === 0 || !broker.config.retainAvailable) return;
+  const now = Date.now();
+  for (const { sub, qos } of retainedFor) {
+    for (const msg of broker.retained.match(sub.topicFilter, now)) {
+      // Retained messages go out with the retain flag set [MQTT-3.3.1-9], at most at the granted QoS.
+      session.deliver(msg, msg.qos < qos ? msg.qos : qos, true, subscriptionIds, now);
+    }
+  }
+}

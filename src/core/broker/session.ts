@@ -1,0 +1,198 @@
+/**
+ * What outlives a connection (MQTT 5.0 section 4.1): subscriptions, outgoing QoS 1/2 messages
+ * in flight by packet id, a bounded queue of messages not yet sent, and the QoS 2 packet ids
+ * received but not yet released.
+ */
+import type { QoS, Will } from '../codec/types.js';
+import type { Connection } from './connection.js';
+import type { Broker } from './broker.js';
+import type { Message } from './message.js';
+
+/** A subscription as the trie stores it, keyed by client id. */
+export interface SubscriptionEntry {
+  readonly session: Session;
+  /** The filter as the client sent it, `$share/{group}/` included. */
+  readonly topicFilter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  /** [id] when the SUBSCRIBE carried a subscription identifier, shared by every delivery. */
+  readonly subscriptionIds: number[] | undefined;
+}
+
+/** One delivery to this session: in flight (waiting for its ack) or queued (not sent yet). */
+export class Delivery {
+  /** QoS 2 only: PUBREC arrived and PUBREL went out; waiting for PUBCOMP. */
+  released = false;
+  constructor(
+    readonly message: Message,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    readonly subscriptionIds: number[] | undefined,
+  ) {}
+}
+
+/** Session Expiry Interval meaning "never" (5.0 section 3.1.2.11.2). */
+export const NEVER_EXPIRES = 0xffffffff;
+
+export class Session {
+  connection: Connection | null = null;
+  /** Seconds the session outlives its connection: 0 ends it with the connection. */
+  expiryInterval = 0;
+  readonly subscriptions = new Map<string, SubscriptionEntry>();
+  /** Outgoing QoS 1/2 deliveries by packet id, oldest first (Map keeps insertion order). */
+  readonly inflight = new Map<number, Delivery>();
+  /** Deliveries waiting for room in the window, for the client to come back, or for the socket to drain. */
+  private queue: Delivery[] = [];
+  private queueHead = 0;
+  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
+  readonly incomingQos2 = new Set<number>();
+  private nextId = 1;
+  /** The last will waiting for its delay (5.0) after an unclean end. */
+  pendingWill: Will | undefined = undefined;
+  willTimer: NodeJS.Timeout | undefined = undefined;
+  expiryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Messages dropped for this session: queue full, client too slow or too small a maximum packet size. */
+  dropped = 0;
+
+  constructor(
+    readonly clientId: string,
+    private readonly broker: Broker,
+  ) {}
+
+  /**
+   * Hands a message to this session: straight out when the client is online with room in
+   * its window, else into the queue (QoS 1/2 only; QoS 0 is never queued, as in mosquitto).
+   */
+  deliver(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, now: number): void {
+    const conn = this.connection;
+    const online = conn !== null && conn.ready;
+    if (qos === 0) {
+      if (online && !conn.congested) {
+        if (!conn.sendPublish(msg, 0, retain, subscriptionIds, 0, false, now)) this.drop(msg, 'larger than the client accepts');
+      } else if (online) {
+        this.drop(msg, 'client too slow');
+      }
+      return;
+    }
+    const d = new Delivery(msg, qos, retain, subscriptionIds);
+    if (online && !conn.congested && this.queued === 0 && this.inflight.size < conn.sendQuota) {
+      this.send(d, now);
+    } else if (!this.enqueue(d, this.broker.config.maxQueued)) {
+      this.broker.dropped(this.clientId, msg, 'queue full');
+    }
+  }
+
+  private send(d: Delivery, now: number): void {
+    const id = this.allocateId();
+    if (this.connection!.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, false, now)) {
+      this.inflight.set(id, d);
+    } else {
+      this.drop(d.message, 'larger than the client accepts');
+    }
+  }
+
+  private drop(msg: Message, why: string): void {
+    this.dropped++;
+    this.broker.dropped(this.clientId, msg, why);
+  }
+
+  /** Sends queued deliveries while the window has room. */
+  drain(): void {
+    const conn = this.connection;
+    if (conn === null || !conn.ready) return;
+    const now = Date.now();
+    while (!conn.congested && this.inflight.size < conn.sendQuota) {
+      const d = this.shift();
+      if (d === undefined) return;
+      // [MQTT-3.3.2-5] an expired message is not sent on.
+      if (d.message.isExpired(now)) continue;
+      this.send(d, now);
+    }
+  }
+
+  /**
+   * A client came back to this session: re-send what was in flight, PUBLISH with DUP or
+   * PUBREL where PUBREC had arrived [MQTT-4.4.0-1], then the queue.
+   */
+  resume(): void {
+    const conn = this.connection!;
+    const now = Date.now();
+    for (const [id, d] of this.inflight) {
+      if (d.released) conn.send({ type: 'pubrel', packetId: id });
+      else if (!conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) this.inflight.delete(id);
+    }
+    this.drain();
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2): the delivery is done. */
+  acknowledge(packetId: number, qos: QoS): void {
+    const d = this.inflight.get(packetId);
+    if (d === undefined || d.qos !== qos || (qos === 2 && !d.released)) return;
+    this.inflight.delete(packetId);
+    if (this.queued > 0) this.drain();
+  }
+
+  /** PUBREC: false when the packet id is unknown. A 5.0 failure code ends the delivery. */
+  received(packetId: number, reasonCode: number): boolean {
+    const d = this.inflight.get(packetId);
+    if (d === undefined || d.qos !== 2) return false;
+    if (reasonCode >= 0x80) {
+      this.inflight.delete(packetId);
+      if (this.queued > 0) this.drain();
+      return true;
+    }
+    d.released = true;
+    return true;
+  }
+
+  get queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
+  /** A packet id not in flight: ids wrap at 65535 and skip those still waiting for an ack. */
+  allocateId(): number {
+    let id = this.nextId;
+    while (this.inflight.has(id)) id = id === 0xffff ? 1 : id + 1;
+    this.nextId = id === 0xffff ? 1 : id + 1;
+    return id;
+  }
+
+  /** Queues a delivery; false when the queue is full and the message is dropped. */
+  enqueue(d: Delivery, max: number): boolean {
+    if (this.queued >= max) {
+      this.dropped++;
+      return false;
+    }
+    this.queue.push(d);
+    return true;
+  }
+
+  shift(): Delivery | undefined {
+    if (this.queueHead >= this.queue.length) return undefined;
+    const d = this.queue[this.queueHead]!;
+    this.queue[this.queueHead++] = undefined as unknown as Delivery;
+    // Compact now and then so a long-lived queue does not grow without bound.
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+    return d;
+  }
+
+  clearQueue(): void {
+    this.queue = [];
+    this.queueHead = 0;
+  }
+
+  clearTimers(): void {
+    if (this.willTimer !== undefined) clearTimeout(this.willTimer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.willTimer = undefined;
+    this.expiryTimer = undefined;
+  }
+}
