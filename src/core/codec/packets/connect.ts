@@ -45,6 +45,10 @@ export function decodeConnect(r: Reader): ConnectPacket {
 
   const keepalive = r.u16();
   const properties = protocolVersion === 5 ? readProperties(r, PacketType.CONNECT) : undefined;
+  if (properties?.authenticationData !== undefined && properties.authenticationMethod === undefined) {
+    // 5.0 section 3.1.2.11.10: Authentication Data without a method is a Protocol Error.
+    throw new MqttError(ReasonCode.ProtocolError, 'authentication data without an authentication method');
+  }
   const clientId = r.utf8();
   const packet: ConnectPacket = { type: 'connect', protocolVersion, clean: (flags & FLAG_CLEAN) !== 0, keepalive, clientId };
   if (hasWill) {

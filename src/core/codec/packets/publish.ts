@@ -16,9 +16,17 @@ export function decodePublish(r: Reader, flags: number, version: ProtocolVersion
   // [MQTT-3.3.1-4] a PUBLISH must not have both QoS bits set.
   if (qos === 3) throw malformed('PUBLISH QoS is 3');
   const topic = r.utf8();
+  // [MQTT-3.3.2-2] a topic name never holds wildcards, whoever sends it.
+  if (topic.includes('+') || topic.includes('#')) {
+    throw new MqttError(ReasonCode.TopicNameInvalid, `wildcard in PUBLISH topic ${JSON.stringify(topic)}`);
+  }
   let packetId: number | undefined;
   if (qos > 0) packetId = checkDecodedPacketId(r.u16());
   const properties = version === 5 ? readProperties(r, PacketType.PUBLISH) : undefined;
+  if (version === 5 && topic.length === 0 && properties?.topicAlias === undefined) {
+    // 5.0 section 3.3.2.3.4: a zero-length topic needs a Topic Alias.
+    throw new MqttError(ReasonCode.ProtocolError, 'PUBLISH with an empty topic and no topic alias');
+  }
   const packet: PublishPacket = {
     type: 'publish',
     topic,

@@ -18,7 +18,11 @@ export function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribeP
     const topicFilter = r.utf8();
     const options = r.u8();
     const qos = options & 0x03;
-    if (qos === 3) throw malformed('subscription QoS is 3');
+    // 3.1.1 [MQTT-3-8.3-4] makes QoS 3 malformed; 5.0 section 3.8.3.1 calls it a Protocol Error.
+    if (qos === 3) {
+      if (version === 5) throw new MqttError(ReasonCode.ProtocolError, 'subscription QoS is 3');
+      throw malformed('subscription QoS is 3');
+    }
     if (version === 5) {
       // [MQTT-3.8.3-5] bits 7 and 6 of the subscription options are reserved.
       if ((options & 0xc0) !== 0) throw malformed('subscription options reserved bits are set');
