@@ -40,6 +40,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** Messages dropped across all sessions (queue full, slow client, too large). */
   droppedCount = 0;
+  /**
+   * Queue length at which an online session throttles whoever publishes to it, and the length
+   * at which they are released: acknowledged messages wait, they are not dropped.
+   */
+  readonly highWater: number;
+  readonly lowWater: number;
+  /** The connection whose PUBLISH is being routed, so a full queue knows whom to throttle. */
+  private publishing: Connection | undefined = undefined;
   private readonly logFn: ((level: LogLevel, message: string) => void) | undefined;
   private dirty: Connection[] = [];
   private flushScheduled = false;
@@ -52,6 +60,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     this.config = resolveConfig(options);
     this.hooks = { ...defaultHooks, ...options.hooks };
     this.logFn = options.log;
+    this.highWater = Math.max(1, Math.min(this.config.maxQueued >> 1, 1000));
+    this.lowWater = this.highWater >> 1;
   }
 
   log(level: LogLevel, message: string): void {
@@ -116,7 +126,28 @@ export class Broker extends EventEmitter<BrokerEvents> {
   publish(msg: Message, from: ClientInfo | undefined, now = Date.now()): number {
     if (msg.retain && this.config.retainAvailable) this.retained.store(msg);
     if (this.listenerCount('publish') > 0) this.emit('publish', msg, from);
-    return this.router.route(msg, now);
+    this.publishing = from instanceof Connection ? from : undefined;
+    const n = this.router.route(msg, now);
+    this.publishing = undefined;
+    return n;
+  }
+
+  /**
+   * Backpressure across the broker: `session` (online) has a long queue, so the connection
+   * publishing into it stops routing until the queue drains. Its acknowledgements keep
+   * flowing meanwhile, so two clients feeding each other cannot lock each other up.
+   */
+  throttle(session: Session): void {
+    const conn = this.publishing;
+    if (conn === undefined || conn === session.connection) return;
+    if (conn.waitFor(session)) (session.throttled ??= []).push(conn);
+  }
+
+  /** The session's queue drained: its throttled publishers go on. */
+  release(session: Session): void {
+    const list = session.throttled;
+    session.throttled = null;
+    if (list !== null) for (const conn of list) conn.unthrottle(session);
   }
 
   /** Publishes from outside any client, e.g. `$SYS` or an embedding application. */
@@ -135,12 +166,15 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Called by a connection when it ends. */
   connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
     this.connections.delete(conn);
+    conn.releaseThrottles();
     const session = conn.session;
     if (session === null || session.connection !== conn) {
       if (wasConnected) this.emit('disconnect', conn, reason);
       return;
     }
     session.connection = null;
+    // Nobody reads this queue now: whoever waited on it goes on.
+    this.release(session);
     const will = conn.will;
     conn.will = undefined;
     if (unclean && will !== undefined) this.scheduleWill(session, will, conn);

@@ -78,8 +78,15 @@ export class Connection implements ClientInfo {
   /** 5.0 Request Problem Information: 0 means no reason strings or user properties on errors. */
   problemInfo = true;
 
-  /** Packets parsed while an asynchronous hook is pending, processed in order afterwards. */
+  /**
+   * Packets held back, in order: while an asynchronous hook is pending, or while this client
+   * is throttled because a session it publishes to has a long queue.
+   */
   private backlog: Packet[] | null = null;
+  private hookPending = false;
+  /** Sessions whose queues this connection waits on before routing more (Broker.throttle). */
+  private waitingOn: Session[] = [];
+  private readPaused = false;
   private readonly onDataBound = (chunk: Buffer): void => this.onData(chunk);
 
   constructor(
@@ -116,11 +123,8 @@ export class Connection implements ClientInfo {
       this.fail(err);
       return;
     }
-    if (this.backlog !== null) {
-      for (const p of packets) this.backlog.push(p);
-      return;
-    }
-    this.process(packets, 0);
+    if (this.backlog !== null) this.hold(packets);
+    else this.process(packets, 0);
   }
 
   private process(packets: Packet[], start: number): void {
@@ -135,23 +139,91 @@ export class Connection implements ClientInfo {
       }
       if (pending !== undefined) {
         // An asynchronous hook: hold the rest, in order, and stop reading until it settles.
+        this.hookPending = true;
         this.backlog = packets.slice(i + 1);
-        this.stream.pause();
+        this.pauseReading();
         pending.then(
-          () => this.resumeBacklog(),
+          () => {
+            this.hookPending = false;
+            this.resumeBacklog();
+          },
           (err: unknown) => this.fail(err),
         );
+        return;
+      }
+      if (this.waitingOn.length > 0) {
+        this.backlog = packets.slice(i + 1);
         return;
       }
     }
   }
 
+  /**
+   * Packets arriving while held back. Acknowledgements and pings still go through when only
+   * throttled: they route nothing, and they are what drains the queues we wait on.
+   */
+  private hold(packets: Packet[]): void {
+    const backlog = this.backlog!;
+    for (const p of packets) {
+      const t = p.type;
+      if (!this.hookPending && (t === 'puback' || t === 'pubcomp' || t === 'pubrec' || t === 'pingreq')) {
+        try {
+          dispatch(this, p);
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+      } else {
+        backlog.push(p);
+      }
+    }
+    // Bounded: past this many held packets stop reading the socket altogether.
+    if (backlog.length > 1000) this.pauseReading();
+  }
+
+  private pauseReading(): void {
+    if (this.readPaused) return;
+    this.readPaused = true;
+    this.stream.pause();
+  }
+
   private resumeBacklog(): void {
+    if (this.state === State.Closed || this.hookPending || this.waitingOn.length > 0) return;
     const backlog = this.backlog ?? [];
     this.backlog = null;
-    if (this.state === State.Closed) return;
-    this.stream.resume();
+    if (this.readPaused) {
+      this.readPaused = false;
+      this.stream.resume();
+    }
     this.process(backlog, 0);
+  }
+
+  /** Waits on `session`'s queue; false when already waiting on it. */
+  waitFor(session: Session): boolean {
+    if (this.waitingOn.includes(session)) return false;
+    this.waitingOn.push(session);
+    if (this.backlog === null) this.backlog = [];
+    return true;
+  }
+
+  /** `session`'s queue drained (or it went away): route again once nothing else holds us. */
+  unthrottle(session: Session): void {
+    const i = this.waitingOn.indexOf(session);
+    if (i === -1) return;
+    this.waitingOn.splice(i, 1);
+    // Resume on the next turn: the caller is in the middle of the other client's ack handling.
+    if (this.waitingOn.length === 0) setImmediate(() => this.resumeBacklog());
+  }
+
+  /** Leaves every session's waiting list, when this connection ends. */
+  releaseThrottles(): void {
+    for (const session of this.waitingOn) {
+      const list = session.throttled;
+      if (list === null) continue;
+      const i = list.indexOf(this);
+      if (i !== -1) list.splice(i, 1);
+    }
+    this.waitingOn = [];
   }
 
   // ---- output --------------------------------------------------------------------------
@@ -318,6 +390,7 @@ export class Connection implements ClientInfo {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.backlog = null;
+    this.hookPending = false;
     // Send what is queued (a CONNACK refusal, a DISCONNECT) before closing.
     if (!this.outbox.empty && !this.stream.destroyed) this.outbox.flush(this.stream);
     this.outbox.clear();

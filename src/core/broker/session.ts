@@ -53,6 +53,8 @@ export class Session {
   pendingWill: Will | undefined = undefined;
   willTimer: NodeJS.Timeout | undefined = undefined;
   expiryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Publishing connections paused until this session's queue drains (see Broker.throttle). */
+  throttled: Connection[] | null = null;
   /** Messages dropped for this session: queue full, client too slow or too small a maximum packet size. */
   dropped = 0;
 
@@ -63,30 +65,39 @@ export class Session {
 
   /**
    * Hands a message to this session: straight out when the client is online with room in
-   * its window, else into the queue (QoS 1/2 only; QoS 0 is never queued, as in mosquitto).
+   * its window, else into the queue. QoS 0 waits in the queue only while the client is
+   * online but its socket is backed up; offline it is not kept (as in mosquitto).
+   * A queue growing for an online client throttles the publisher instead of dropping
+   * messages it has already acknowledged (see Broker.throttle).
    */
   deliver(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, now: number): void {
     const conn = this.connection;
     const online = conn !== null && conn.ready;
     if (qos === 0) {
-      if (online && !conn.congested) {
+      if (!online) return;
+      if (!conn.congested && this.queued === 0) {
         if (!conn.sendPublish(msg, 0, retain, subscriptionIds, 0, false, now)) this.drop(msg, 'larger than the client accepts');
-      } else if (online) {
-        this.drop(msg, 'client too slow');
+        return;
       }
+    } else if (online && !conn.congested && this.queued === 0 && this.inflight.size < conn.sendQuota) {
+      this.send(new Delivery(msg, qos, retain, subscriptionIds), now);
       return;
     }
-    const d = new Delivery(msg, qos, retain, subscriptionIds);
-    if (online && !conn.congested && this.queued === 0 && this.inflight.size < conn.sendQuota) {
-      this.send(d, now);
-    } else if (!this.enqueue(d, this.broker.config.maxQueued)) {
+    if (!this.enqueue(new Delivery(msg, qos, retain, subscriptionIds), this.broker.config.maxQueued)) {
       this.broker.dropped(this.clientId, msg, 'queue full');
+    } else if (online && this.queued >= this.broker.highWater) {
+      this.broker.throttle(this);
     }
   }
 
   private send(d: Delivery, now: number): void {
+    const conn = this.connection!;
+    if (d.qos === 0) {
+      if (!conn.sendPublish(d.message, 0, d.retain, d.subscriptionIds, 0, false, now)) this.drop(d.message, 'larger than the client accepts');
+      return;
+    }
     const id = this.allocateId();
-    if (this.connection!.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, false, now)) {
+    if (conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, false, now)) {
       this.inflight.set(id, d);
     } else {
       this.drop(d.message, 'larger than the client accepts');
@@ -98,18 +109,20 @@ export class Session {
     this.broker.dropped(this.clientId, msg, why);
   }
 
-  /** Sends queued deliveries while the window has room. */
+  /** Sends queued deliveries while the window has room; releases throttled publishers. */
   drain(): void {
     const conn = this.connection;
     if (conn === null || !conn.ready) return;
     const now = Date.now();
-    while (!conn.congested && this.inflight.size < conn.sendQuota) {
-      const d = this.shift();
-      if (d === undefined) return;
+    while (!conn.congested) {
+      const d = this.peek();
+      if (d === undefined) break;
+      if (d.qos > 0 && this.inflight.size >= conn.sendQuota) break;
+      this.shift();
       // [MQTT-3.3.2-5] an expired message is not sent on.
-      if (d.message.isExpired(now)) continue;
-      this.send(d, now);
+      if (!d.message.isExpired(now)) this.send(d, now);
     }
+    if (this.throttled !== null && this.queued <= this.broker.lowWater) this.broker.release(this);
   }
 
   /**
@@ -167,6 +180,10 @@ export class Session {
     }
     this.queue.push(d);
     return true;
+  }
+
+  peek(): Delivery | undefined {
+    return this.queueHead < this.queue.length ? this.queue[this.queueHead] : undefined;
   }
 
   shift(): Delivery | undefined {
