@@ -185,3 +185,18 @@ export function reasonCodeName(code: number, packet?: string): string {
   }
   return fallback ?? `Unknown reason code 0x${code.toString(16).padStart(2, '0')}`;
 }
+
+/**
+ * For each packet that carries reason codes, which codes it may carry: ALLOWED_REASON_CODES[packet][code]
+ * is 1 when the spec's table lists the code for that packet (5.0 table 2-6; 3.1.1 SUBACK [MQTT-3.9.3-2]).
+ */
+export const ALLOWED_REASON_CODES: Readonly<Record<string, Uint8Array>> = (() => {
+  const table: Record<string, Uint8Array> = {};
+  for (const info of REASON_CODES) {
+    for (const packet of info.packets) (table[packet] ??= new Uint8Array(256))[info.code] = 1;
+  }
+  const suback3 = new Uint8Array(256);
+  for (const code of [0, 1, 2, 0x80]) suback3[code] = 1;
+  table['suback-v3'] = suback3;
+  return table;
+})();

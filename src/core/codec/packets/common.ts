@@ -1,5 +1,5 @@
 /** Field checks shared by the packet encoders and decoders. */
-import { ReasonCode } from '../constants.js';
+import { ALLOWED_REASON_CODES, ReasonCode } from '../constants.js';
 import { MqttError } from '../errors.js';
 
 export function malformed(message: string): MqttError {
@@ -33,4 +33,15 @@ export function checkByte(value: unknown, what: string): number {
 
 export function checkQos(qos: unknown, what: string): void {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw malformed(`${what} QoS must be 0, 1 or 2, got ${String(qos)}`);
+}
+
+/**
+ * A decoded reason code must be one the spec lists for the packet: a sender MUST NOT use
+ * others ([MQTT-3.9.3-2], 5.0 section 2.4), so one arriving means a broken peer (Protocol Error).
+ */
+export function checkReasonCode(code: number, packet: string): number {
+  if (ALLOWED_REASON_CODES[packet]![code] !== 1) {
+    throw new MqttError(ReasonCode.ProtocolError, `reason code 0x${code.toString(16).padStart(2, '0')} is not valid in ${packet.toUpperCase()}`);
+  }
+  return code;
 }

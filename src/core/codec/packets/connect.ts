@@ -5,7 +5,7 @@ import { measuredMask, propertiesLength, readProperties, writeProperties } from 
 import type { Reader } from '../reader.js';
 import type { ConnackPacket, ConnectPacket, ProtocolVersion, QoS, Will } from '../types.js';
 import { varintLength, writeVarint } from '../varint.js';
-import { checkByte, checkQos, malformed } from './common.js';
+import { checkByte, checkQos, checkReasonCode, malformed } from './common.js';
 import { binaryLength, utf8Length, writeBinary, writeU16, writeUtf8 } from '../writer.js';
 
 
@@ -129,7 +129,8 @@ export function decodeConnack(r: Reader, version: ProtocolVersion): ConnackPacke
   const flags = r.u8();
   // [MQTT-3.2.2-1] bits 7-1 of the acknowledge flags are reserved and 0.
   if ((flags & 0xfe) !== 0) throw malformed('CONNACK reserved flags are set');
-  const packet: ConnackPacket = { type: 'connack', sessionPresent: flags === 1, reasonCode: r.u8() };
+  const code = r.u8();
+  const packet: ConnackPacket = { type: 'connack', sessionPresent: flags === 1, reasonCode: version === 5 ? checkReasonCode(code, 'connack') : code };
   if (version === 5) {
     const properties = readProperties(r, PacketType.CONNACK);
     if (properties !== undefined) packet.properties = properties;

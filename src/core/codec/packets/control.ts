@@ -4,7 +4,7 @@ import { measuredMask, propertiesLength, readProperties, writeProperties } from 
 import type { Reader } from '../reader.js';
 import type { AuthPacket, DisconnectPacket, PingreqPacket, PingrespPacket, ProtocolVersion, Properties } from '../types.js';
 import { varintLength, writeVarint } from '../varint.js';
-import { checkByte } from './common.js';
+import { checkByte, checkReasonCode } from './common.js';
 
 const PINGREQ_BYTES = Buffer.from([PacketType.PINGREQ << 4, 0]);
 const PINGRESP_BYTES = Buffer.from([PacketType.PINGRESP << 4, 0]);
@@ -25,7 +25,7 @@ export function encodePingresp(): Buffer {
 
 /** DISCONNECT and AUTH share a body in 5.0: an optional reason code, then optional properties. */
 function readReasonAndProperties(r: Reader, type: number): { reasonCode: number; properties?: Properties } {
-  const reasonCode = r.remaining() > 0 ? r.u8() : ReasonCode.Success;
+  const reasonCode = r.remaining() > 0 ? checkReasonCode(r.u8(), type === PacketType.AUTH ? 'auth' : 'disconnect') : ReasonCode.Success;
   // 5.0 sections 3.14.2.2.1 and 3.15.2.2.1: below a Remaining Length of 2 the property length is 0.
   const properties = r.remaining() > 0 ? readProperties(r, type) : undefined;
   return properties === undefined ? { reasonCode } : { reasonCode, properties };

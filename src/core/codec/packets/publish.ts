@@ -9,7 +9,7 @@ import type { Reader } from '../reader.js';
 import type { AckPacket, ProtocolVersion, PublishPacket, QoS } from '../types.js';
 import { varintLength, writeVarint } from '../varint.js';
 import { utf8Length, writeUtf8 } from '../writer.js';
-import { checkByte, checkDecodedPacketId, checkPacketId, checkQos, malformed } from './common.js';
+import { checkByte, checkDecodedPacketId, checkPacketId, checkQos, checkReasonCode, malformed } from './common.js';
 
 export function decodePublish(r: Reader, flags: number, version: ProtocolVersion): PublishPacket {
   const qos = (flags >> 1) & 0x03;
@@ -84,7 +84,7 @@ export function decodeAck<T extends AckName>(r: Reader, name: T, version: Protoc
   if (version === 5) {
     // 5.0 section 3.4.2.1: a Remaining Length of 2 means reason code 0 and no properties;
     // below 4 there is no property length.
-    packet.reasonCode = r.remaining() > 0 ? r.u8() : ReasonCode.Success;
+    packet.reasonCode = r.remaining() > 0 ? checkReasonCode(r.u8(), name) : ReasonCode.Success;
     if (r.remaining() > 0) {
       const properties = readProperties(r, ACK_TYPES[name]);
       if (properties !== undefined) packet.properties = properties;

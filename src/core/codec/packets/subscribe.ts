@@ -8,7 +8,7 @@ import type {
 } from '../types.js';
 import { varintLength, writeVarint } from '../varint.js';
 import { utf8Length, writeUtf8 } from '../writer.js';
-import { checkByte, checkDecodedPacketId, checkPacketId, checkQos, malformed } from './common.js';
+import { checkByte, checkDecodedPacketId, checkPacketId, checkQos, checkReasonCode, malformed } from './common.js';
 
 export function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribePacket {
   const packetId = checkDecodedPacketId(r.u16());
@@ -85,16 +85,16 @@ export function encodeSubscribe(p: SubscribePacket, version: ProtocolVersion): B
 }
 
 /** SUBACK and UNSUBACK (5.0) end in one reason code per topic filter. */
-function readReasonCodes(r: Reader): number[] {
+function readReasonCodes(r: Reader, packet: string): number[] {
   const codes: number[] = [];
-  while (r.remaining() > 0) codes.push(r.u8());
+  while (r.remaining() > 0) codes.push(checkReasonCode(r.u8(), packet));
   return codes;
 }
 
 export function decodeSuback(r: Reader, version: ProtocolVersion): SubackPacket {
   const packetId = checkDecodedPacketId(r.u16());
   const properties = version === 5 ? readProperties(r, PacketType.SUBACK) : undefined;
-  const reasonCodes = readReasonCodes(r);
+  const reasonCodes = readReasonCodes(r, version === 5 ? 'suback' : 'suback-v3');
   if (reasonCodes.length === 0) throw malformed('SUBACK without reason codes');
   const packet: SubackPacket = { type: 'suback', packetId, reasonCodes };
   if (properties !== undefined) packet.properties = properties;
@@ -166,7 +166,7 @@ export function decodeUnsuback(r: Reader, version: ProtocolVersion): UnsubackPac
   const packet: UnsubackPacket = { type: 'unsuback', packetId };
   if (version === 5) {
     const properties = readProperties(r, PacketType.UNSUBACK);
-    packet.reasonCodes = readReasonCodes(r);
+    packet.reasonCodes = readReasonCodes(r, 'unsuback');
     if (packet.reasonCodes.length === 0) throw malformed('UNSUBACK without reason codes');
     if (properties !== undefined) packet.properties = properties;
   }
