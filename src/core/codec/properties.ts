@@ -7,7 +7,7 @@ import { MqttError } from './errors.js';
 import type { Properties } from './types.js';
 import { varintLength, writeVarint } from './varint.js';
 import type { Reader } from './reader.js';
-import { binaryLength, utf8Length, writeBinary, writeU16, writeU32, writeUtf8 } from './writer.js';
+import { binaryLength, utf8Length, writeBinary, writeU16, writeU32, writeUtf8Measured } from './writer.js';
 
 export type PropertyType = 'byte' | 'two-byte' | 'four-byte' | 'varint' | 'utf8' | 'binary' | 'pair';
 
@@ -266,9 +266,8 @@ export function writeProperties(buf: Buffer, pos: number, props: Properties | un
         }
         break;
       case 'utf8': {
-        const s = value as string;
         buf[pos++] = info.id;
-        pos = writeUtf8(buf, pos, s, utf8Length(s));
+        pos = writeUtf8Measured(buf, pos, value as string);
         break;
       }
       case 'binary':
@@ -278,8 +277,8 @@ export function writeProperties(buf: Buffer, pos: number, props: Properties | un
       case 'pair':
         for (const [k, v] of value as [string, string][]) {
           buf[pos++] = info.id;
-          pos = writeUtf8(buf, pos, k, utf8Length(k));
-          pos = writeUtf8(buf, pos, v, utf8Length(v));
+          pos = writeUtf8Measured(buf, pos, k);
+          pos = writeUtf8Measured(buf, pos, v);
         }
         break;
     }

@@ -65,6 +65,32 @@ export function writeUtf8(buf: Buffer, pos: number, str: string, len: number): n
   return pos + len;
 }
 
+/**
+ * Writes a length-prefixed string already validated and counted by utf8Length in the measuring
+ * pass, without counting it again: the length is filled in after writing.
+ */
+export function writeUtf8Measured(buf: Buffer, pos: number, str: string): number {
+  const n = str.length;
+  const start = pos + 2;
+  if (n < 48) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = str.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[start + i] = c;
+    }
+    if (i === n) {
+      buf[pos] = n >>> 8;
+      buf[pos + 1] = n & 0xff;
+      return start + n;
+    }
+  }
+  const len = (buf as unknown as FastWrite).utf8Write(str, start, buf.length - start);
+  buf[pos] = len >>> 8;
+  buf[pos + 1] = len & 0xff;
+  return start + len;
+}
+
 export function binaryLength(data: Buffer): number {
   if (data.length > 65_535) throw new MqttError(ReasonCode.MalformedPacket, 'binary data longer than 65535 bytes');
   return 2 + data.length;
