@@ -90,10 +90,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const stopping = this.listeners_.map((l) => l.close());
-    this.listeners_ = [];
+    // DISCONNECT 0x8B goes out first: closing a listener destroys its sockets, and a packet
+    // queued on a destroyed socket is never written.
     for (const conn of [...this.connections]) conn.disconnectWith(0x8b, 'server shutting down');
     this.flushAll();
+    const stopping = this.listeners_.map((l) => l.close());
+    this.listeners_ = [];
     for (const session of this.sessions.values()) session.clearTimers();
     this.sessions.clear();
     await Promise.all(stopping);

@@ -324,6 +324,9 @@ export class Connection implements ClientInfo {
   private checkKeepalive(): void {
     if (this.state === State.Closed) return;
     // One timer per connection, re-armed only once per period: cheaper than one per packet.
+    // While we hold its input unread (throttled, or a hook pending) the client's packets may be
+    // waiting in the socket: silence is ours, not the client's [MQTT-3.1.2-24].
+    if (this.readPaused) this.lastActivity = Date.now();
     const idle = Date.now() - this.lastActivity;
     if (idle >= this.keepaliveMs) {
       // [MQTT-3.1.2-24] nothing for 1.5 x Keep Alive: close as if the network failed.

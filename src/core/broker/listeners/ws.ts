@@ -18,6 +18,9 @@ export function listenWs(broker: Broker, port: number, host: string, path?: stri
     perMessageDeflate: false,
     handleProtocols: (protocols: Set<string>) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
+  // ws re-emits the HTTP server's errors here; without a listener a port in use is an uncaught
+  // exception instead of the rejection below.
+  wss.on('error', () => undefined);
   wss.on('connection', (socket, req: IncomingMessage) => {
     const stream = createWebSocketStream(socket);
     // A stream error (peer vanished) must not become an unhandled 'error' event.

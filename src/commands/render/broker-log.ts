@@ -1,0 +1,137 @@
+/**
+ * The lines `mqt broker` prints: one record per thing that happened, rendered either as text
+ * for a person or as one JSON object per line for a program. Pure functions of the record and
+ * the time, so the tests pin the exact text without starting a broker.
+ */
+import type { ChalkInstance } from 'chalk';
+
+export interface ListenerRecord {
+  transport: 'mqtt' | 'ws';
+  url: string;
+  address: string;
+  port: number;
+}
+
+export type BrokerLogRecord =
+  | { event: 'listening'; listeners: ListenerRecord[] }
+  | { event: 'stopped'; signal: string }
+  | {
+      event: 'connect';
+      clientId: string;
+      protocolVersion: 3 | 4 | 5;
+      username?: string | undefined;
+      remoteAddress?: string | undefined;
+      sessionPresent: boolean;
+    }
+  | { event: 'disconnect'; clientId: string; remoteAddress?: string | undefined; reason: string }
+  /** `qos` when granted; `reasonCode` and `reason` when refused. */
+  | { event: 'subscribe'; clientId: string; topicFilter: string; qos?: number; reasonCode?: number; reason?: string }
+  | { event: 'unsubscribe'; clientId: string; topicFilter: string }
+  | { event: 'will'; clientId: string; topic: string; qos: number; retain: boolean; payloadBytes: number }
+  /** A connection closed for a protocol error; no clientId before CONNECT was read. */
+  | { event: 'client-error'; clientId?: string | undefined; remoteAddress?: string | undefined; message: string };
+
+/** One JSON object, one line: the time first, then the event and its fields. */
+export function jsonLine(time: Date, record: BrokerLogRecord): string {
+  return `${JSON.stringify({ time: time.toISOString(), ...record })}\n`;
+}
+
+/** The core's terse reasons for a client's own goodbye, said the way a person reads a log. */
+const REASON_TEXT: Partial<Record<string, string>> = {
+  disconnect: 'sent DISCONNECT',
+  'disconnect with will': 'sent DISCONNECT with will',
+};
+
+const PROTOCOL_NAMES = { 3: 'MQTT 3.1', 4: 'MQTT 3.1.1', 5: 'MQTT 5' } as const;
+
+// C0 and C1 control characters, DEL, and whitespace that would split a log line into words.
+// eslint-disable-next-line no-control-regex
+const NEEDS_QUOTES = /[\u0000-\u0020\u007f-\u009f"]/;
+
+/**
+ * A client id or topic as it can be shown safely: client ids and topics are arbitrary UTF-8,
+ * and one holding a newline or a terminal escape must not forge log lines or repaint the
+ * screen. Such a value (and the empty one) is shown as a JSON string literal.
+ */
+export function printable(value: string): string {
+  return value === '' || NEEDS_QUOTES.test(value) ? JSON.stringify(value) : value;
+}
+
+/** A host in a URL: IPv6 addresses go in brackets. */
+export function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** Local time of day with milliseconds: enough to read a session's log, short enough to scan. */
+export function clock(time: Date): string {
+  return `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}.${pad(time.getMilliseconds(), 3)}`;
+}
+
+/** The event name, padded so the client ids line up in a column (padding outside the colour codes). */
+function label(event: string, color: (s: string) => string): string {
+  return `${color(event)}${' '.repeat(Math.max(1, 12 - event.length))}`;
+}
+
+/** The human form of a record, with a trailing newline. */
+export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance): string {
+  const at = c.dim(clock(time));
+  switch (record.event) {
+    case 'listening': {
+      const urls = record.listeners.map((l) => c.cyan(l.url)).join(' and ');
+      return `mqt broker listening on ${urls}\n`;
+    }
+    case 'stopped':
+      return `mqt broker stopped (${record.signal})\n`;
+    case 'connect': {
+      const details: string[] = [PROTOCOL_NAMES[record.protocolVersion]];
+      if (record.username !== undefined) details.push(`user ${printable(record.username)}`);
+      details.push(record.sessionPresent ? 'session resumed' : 'new session');
+      const from = record.remoteAddress !== undefined ? ` from ${record.remoteAddress}` : '';
+      return `${at} ${label('connect', c.green)}${c.bold(printable(record.clientId))}${from} (${details.join(', ')})\n`;
+    }
+    case 'disconnect':
+      return `${at} ${label('disconnect', c.yellow)}${c.bold(printable(record.clientId))} (${oneLine(REASON_TEXT[record.reason] ?? record.reason)})\n`;
+    case 'subscribe': {
+      const result =
+        record.reasonCode !== undefined
+          ? c.red(`refused: ${record.reason ?? 'refused'} (0x${record.reasonCode.toString(16).padStart(2, '0')})`)
+          : `qos ${record.qos ?? 0}`;
+      return `${at} ${label('subscribe', c.cyan)}${c.bold(printable(record.clientId))} ${printable(record.topicFilter)} ${result}\n`;
+    }
+    case 'unsubscribe':
+      return `${at} ${label('unsubscribe', c.cyan)}${c.bold(printable(record.clientId))} ${printable(record.topicFilter)}\n`;
+    case 'will': {
+      const details = [`qos ${record.qos}`];
+      if (record.retain) details.push('retained');
+      details.push(`${record.payloadBytes} byte${record.payloadBytes === 1 ? '' : 's'}`);
+      return `${at} ${label('will', c.magenta)}${c.bold(printable(record.clientId))} to ${printable(record.topic)} (${details.join(', ')})\n`;
+    }
+    case 'client-error': {
+      // Before CONNECT there is no client id to name, and the event may not carry the address either.
+      const who =
+        record.clientId !== undefined
+          ? c.bold(printable(record.clientId))
+          : record.remoteAddress !== undefined
+            ? `connection from ${record.remoteAddress}`
+            : 'a connection before CONNECT';
+      return `${at} ${label('error', c.red)}${who}: ${oneLine(record.message)}\n`;
+    }
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * A free-text message on one safe line: its first line (the rest of a stack is for --debug),
+ * with control characters escaped, since error texts may quote what a client sent.
+ */
+export function oneLine(text: string): string {
+  const nl = text.indexOf('\n');
+  const first = (nl < 0 ? text : text.slice(0, nl)).trim();
+  return first.replace(CONTROL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
