@@ -40,6 +40,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   readonly connections = new Set<Connection>();
   /** Messages dropped across all sessions (queue full, slow client, too large). */
   droppedCount = 0;
+  private lastDropLog = 0;
   /**
    * Queue length at which an online session throttles whoever publishes to it, and the length
    * at which they are released: acknowledged messages wait, they are not dropped.
@@ -161,6 +162,12 @@ export class Broker extends EventEmitter<BrokerEvents> {
   dropped(clientId: string, msg: Message, why: string): void {
     this.droppedCount++;
     if (this.listenerCount('drop') > 0) this.emit('drop', clientId, msg, why);
+    // A log line, but at most one a second: a flood of drops must not become a flood of logs.
+    const now = Date.now();
+    if (now - this.lastDropLog >= 1000) {
+      this.lastDropLog = now;
+      this.log('warn', `dropped a message on ${msg.topic} for client ${clientId}: ${why} (${this.droppedCount} dropped so far)`);
+    }
   }
 
   // ---- sessions ------------------------------------------------------------------------
