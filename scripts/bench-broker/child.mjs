@@ -1,0 +1,45 @@
+/**
+ * Our broker in a process of its own for the benchmark (forked by brokers.mjs), so it gets a
+ * core to itself as mosquitto does. Configured like the mosquitto it is compared with:
+ * 1000 messages in flight and 100,000 queued per client (plus --mqt-options, if given). Reports its port over IPC, answers
+ * { type: 'stats' } with its drop counters, and exits when the parent goes away.
+ */
+import { createBroker } from '../../dist/core/broker/index.js';
+
+// argv[2]: JSON of extra broker options from --mqt-options, for experiments.
+const extra = process.argv[2] === undefined ? {} : JSON.parse(process.argv[2]);
+const broker = createBroker({
+  maxInflight: 1000,
+  maxQueued: 100_000,
+  ...extra,
+  log: (level, message) => {
+    if (level === 'error' || level === 'warn') process.stderr.write(`[mqt broker] ${level}: ${message}\n`);
+  },
+});
+/** Dropped messages by reason ('client too slow', 'queue full', ...). */
+const drops = {};
+broker.on('drop', (_clientId, _msg, why) => {
+  drops[why] = (drops[why] ?? 0) + 1;
+});
+const clientErrors = {};
+broker.on('clientError', (_client, err) => {
+  clientErrors[err.message] = (clientErrors[err.message] ?? 0) + 1;
+});
+
+const [address] = await broker.listen({ port: 0, host: '127.0.0.1' });
+process.on('message', (m) => {
+  if (m?.type === 'stats') {
+    process.send({
+      type: 'stats',
+      dropped: broker.droppedCount,
+      drops: { ...drops },
+      clientErrors: { ...clientErrors },
+      connections: broker.connections.size,
+      sessions: broker.sessions.size,
+    });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+// A normal exit on SIGTERM, so `--mqt-node-args --cpu-prof` gets its profile written.
+process.on('SIGTERM', () => process.exit(0));
+process.send({ type: 'ready', port: address.port });
