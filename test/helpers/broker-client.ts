@@ -2,11 +2,12 @@
  * A packet-level test client for the broker over an in-process duplex pair: send packet
  * objects, await the packets the broker sends back, assert silence. No ports involved.
  */
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { encode } from '../../src/core/codec/encode.js';
 import { Parser } from '../../src/core/codec/parser.js';
-import type { ConnectPacket, Packet, ProtocolVersion } from '../../src/core/codec/types.js';
-import type { Broker } from '../../src/core/broker/broker.js';
+import type { ConnectPacket, Packet, Properties, ProtocolVersion, PublishPacket, QoS, SubackPacket, Subscription } from '../../src/core/codec/types.js';
+import type { TestContext } from 'vitest';
+import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import { duplexPair } from './duplex-pair.js';
 
 export class TestClient {
@@ -98,6 +99,78 @@ export class TestClient {
   kill(): void {
     this.stream.destroy();
   }
+
+  private lastPacketId = 0;
+
+  /** A fresh packet id for this client's own PUBLISH, SUBSCRIBE and UNSUBSCRIBE. */
+  packetId(): number {
+    this.lastPacketId = this.lastPacketId === 0xffff ? 1 : this.lastPacketId + 1;
+    return this.lastPacketId;
+  }
+
+  /** Sends a PUBLISH (a packet id is picked for QoS > 0 unless given); returns its packet id. */
+  publish(topic: string, payload: Buffer | string = '', options: Partial<Omit<PublishPacket, 'type' | 'topic' | 'payload'>> = {}): number {
+    const qos = options.qos ?? 0;
+    const packet: PublishPacket = { type: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos, retain: false, dup: false, ...options };
+    if (qos > 0) packet.packetId ??= this.packetId();
+    this.send(packet);
+    return packet.packetId ?? 0;
+  }
+
+  /**
+   * Subscribes to one or more filters (strings take `qos`; Subscription objects carry their
+   * own options) and returns the SUBACK, checked to answer this SUBSCRIBE.
+   */
+  async subscribe(filters: string | Subscription | (string | Subscription)[], qos: QoS = 0, properties?: Properties): Promise<SubackPacket> {
+    const list = Array.isArray(filters) ? filters : [filters];
+    const subscriptions = list.map((f) => (typeof f === 'string' ? { topicFilter: f, qos } : f));
+    const packetId = this.packetId();
+    this.send({ type: 'subscribe', packetId, subscriptions, ...(properties ? { properties } : {}) });
+    const suback = await this.expect('suback');
+    if (suback.packetId !== packetId) throw new Error(`SUBACK for packet id ${suback.packetId}, expected ${packetId}`);
+    return suback;
+  }
+
+  /** The next PUBLISH, acknowledged at once (PUBACK, or PUBREC → PUBREL → PUBCOMP for QoS 2). */
+  async receive(timeoutMs = 2000): Promise<PublishPacket> {
+    const p = await this.expect('publish', timeoutMs);
+    await this.ack(p);
+    return p;
+  }
+
+  /** Completes the acknowledgement flow of a received PUBLISH. */
+  async ack(p: PublishPacket): Promise<void> {
+    const v5 = this.version === 5 ? { reasonCode: 0 } : {};
+    if (p.qos === 1) this.send({ type: 'puback', packetId: p.packetId!, ...v5 });
+    if (p.qos === 2) {
+      this.send({ type: 'pubrec', packetId: p.packetId!, ...v5 });
+      const rel = await this.expect('pubrel');
+      if (rel.packetId !== p.packetId) throw new Error(`PUBREL for ${rel.packetId}, expected ${p.packetId}`);
+      this.send({ type: 'pubcomp', packetId: p.packetId!, ...v5 });
+    }
+  }
+
+  /** Sends DISCONNECT and waits for the broker to close the connection. */
+  async disconnect(packet: { reasonCode?: number; properties?: Properties } = {}): Promise<void> {
+    this.send({ type: 'disconnect', ...packet });
+    await this.expectClosed();
+  }
+}
+
+/** A broker for one test, closed when that test ends: safe in concurrent tests. */
+export function brokerFor(ctx: TestContext, options: CreateBrokerOptions = {}): Broker {
+  const broker = createBroker(options);
+  ctx.onTestFinished(() => broker.close());
+  return broker;
+}
+
+/** Polls `condition` until it holds, for broker state that no packet announces. */
+export async function until(condition: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /** Opens a raw connection to `broker` (no CONNECT sent). */
@@ -105,6 +178,93 @@ export function openClient(broker: Broker, version: ProtocolVersion = 4): TestCl
   const [client, server] = duplexPair();
   broker.handle(server, 'test');
   return new TestClient(client, version);
+}
+
+/**
+ * The broker's end of a connection whose client can stop reading: while stalled, writes are
+ * neither delivered nor completed, so they pile up in the broker's writable buffer exactly as
+ * they would on a TCP socket whose peer never reads.
+ */
+class ValveEnd extends Duplex {
+  peer: Duplex | undefined;
+  stalled = false;
+  private held: (() => void)[] = [];
+
+  override _read(): void {
+    // Data is pushed by the client side.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const deliver = (): void => {
+      const peer = this.peer;
+      if (peer !== undefined && !peer.destroyed) peer.push(chunk);
+      callback();
+    };
+    if (this.stalled) this.held.push(deliver);
+    else setImmediate(deliver);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    setImmediate(() => {
+      this.peer?.push(null);
+      callback();
+    });
+  }
+
+  /** Lets everything held through, in order, and stops holding. */
+  release(): void {
+    this.stalled = false;
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const peer = this.peer;
+    this.peer = undefined;
+    this.held = [];
+    if (peer !== undefined && !peer.destroyed) setImmediate(() => peer.destroy());
+    callback(error);
+  }
+}
+
+class ClientEnd extends Duplex {
+  constructor(private readonly server: ValveEnd) {
+    super();
+  }
+
+  override _read(): void {
+    // Data is pushed by the broker's end.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    setImmediate(() => {
+      if (!this.server.destroyed) this.server.push(chunk);
+      callback();
+    });
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    setImmediate(() => {
+      this.server.push(null);
+      callback();
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.server.destroyed) setImmediate(() => this.server.destroy());
+    callback(error);
+  }
+}
+
+/**
+ * Opens a connection whose client can stop reading (`server.stalled = true`) and resume
+ * (`server.release()`); `server` is the stream the broker writes to.
+ */
+export function openValveClient(broker: Broker, version: ProtocolVersion = 4): { client: TestClient; server: ValveEnd } {
+  const server = new ValveEnd();
+  const clientEnd = new ClientEnd(server);
+  server.peer = clientEnd;
+  broker.handle(server, 'test');
+  return { client: new TestClient(clientEnd, version), server };
 }
 
 /** Opens a connection, sends CONNECT (defaults filled in) and returns the client with its CONNACK. */

@@ -9,7 +9,7 @@ import type { Properties, Will } from '../codec/types.js';
 import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.js';
 import { Connection } from './connection.js';
 import type { BrokerEvents } from './events.js';
-import { defaultHooks, type ClientInfo, type Hooks } from './hooks.js';
+import { defaultHooks, isPromise, type ClientInfo, type Hooks } from './hooks.js';
 import { listen, type ListenOptions, type Listener } from './listeners/index.js';
 import { Message, detachPayload } from './message.js';
 import { RetainedStore } from './retained.js';
@@ -202,29 +202,47 @@ export class Broker extends EventEmitter<BrokerEvents> {
    */
   private scheduleWill(session: Session, will: Will, client: ClientInfo): void {
     const delay = will.properties?.willDelayInterval ?? 0;
+    session.pendingWill = will;
+    session.pendingWillFrom = { clientId: client.clientId, protocolVersion: client.protocolVersion, username: client.username, remoteAddress: client.remoteAddress };
     if (delay > 0 && session.expiryInterval > 0) {
-      session.pendingWill = will;
       session.willTimer = setTimeout(() => {
         session.willTimer = undefined;
-        this.publishWill(session, client);
+        this.publishWill(session);
       }, Math.min(delay, session.expiryInterval) * 1000);
       session.willTimer.unref();
       return;
     }
-    session.pendingWill = will;
-    this.publishWill(session, client);
+    this.publishWill(session);
   }
 
-  /** Publishes the session's pending will, if any. */
-  publishWill(session: Session, client: ClientInfo): void {
+  /**
+   * Publishes the session's pending will, if any, once authorizePublish allows it for the
+   * client that set it: a will is a publish like any other ($SYS stays the broker's).
+   */
+  publishWill(session: Session): void {
     const will = session.pendingWill;
-    if (will === undefined) return;
+    const client = session.pendingWillFrom;
+    if (will === undefined || client === undefined) return;
     session.pendingWill = undefined;
+    session.pendingWillFrom = undefined;
     if (session.willTimer !== undefined) clearTimeout(session.willTimer);
     session.willTimer = undefined;
     const msg = new Message(will.topic, detachPayload(will.payload), will.qos, will.retain, willMessageProperties(will.properties), client.clientId);
     const expiry = will.properties?.messageExpiryInterval;
     if (expiry !== undefined) msg.expiresAt = Date.now() + expiry * 1000;
+    const allowed = this.hooks.authorizePublish(client, will.topic, will.qos, will.retain);
+    if (isPromise(allowed)) {
+      allowed.then(
+        (ok) => this.sendWill(msg, client, ok),
+        (err: unknown) => this.log('error', `authorizePublish failed for the will of ${client.clientId}: ${String(err)}`),
+      );
+    } else {
+      this.sendWill(msg, client, allowed);
+    }
+  }
+
+  private sendWill(msg: Message, client: ClientInfo, allowed: boolean): void {
+    if (!allowed) return;
     this.emit('will', client, msg);
     this.publish(msg, client);
   }
@@ -232,10 +250,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Removes a session and its subscriptions; a will still waiting is published first. */
   endSession(session: Session): void {
     if (this.sessions.get(session.clientId) !== session) return;
-    if (session.pendingWill !== undefined) {
-      const client: ClientInfo = { clientId: session.clientId, protocolVersion: 5, username: undefined, remoteAddress: undefined };
-      this.publishWill(session, client);
-    }
+    this.publishWill(session);
     session.clearTimers();
     for (const filter of session.subscriptions.keys()) this.router.trie.remove(filter, session.clientId);
     session.subscriptions.clear();
@@ -252,6 +267,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
       if (!clean) {
         // [MQTT-3.1.3-9] back in time: the delayed will is not sent.
         existing.pendingWill = undefined;
+        existing.pendingWillFrom = undefined;
         return { session: existing, present: true };
       }
       // Clean Start: the old session ends here, with its delayed will if one waits.

@@ -8,7 +8,7 @@ import { PacketType, ReasonCode, reasonCodeName } from '../codec/constants.js';
 import { encode } from '../codec/encode.js';
 import { MqttError } from '../codec/errors.js';
 import { Parser } from '../codec/parser.js';
-import type { Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
+import type { ConnackPacket, DisconnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
 import type { Broker } from './broker.js';
 import { dispatch } from './handlers/index.js';
 import type { ClientInfo } from './hooks.js';
@@ -363,8 +363,7 @@ export class Connection implements ClientInfo {
     if (code === ReasonCode.UnsupportedProtocolVersion && v === undefined) {
       this.sendBytes(Buffer.from([PacketType.CONNACK << 4, 2, 0, 1]));
     } else if (v === 5) {
-      const properties: Properties | undefined = this.problemInfo ? { reasonString: why.slice(0, 200) } : undefined;
-      this.send({ type: 'connack', sessionPresent: false, reasonCode: code, ...(properties ? { properties } : {}) });
+      this.sendExplained({ type: 'connack', sessionPresent: false, reasonCode: code }, why);
     } else if (v !== undefined) {
       this.send({ type: 'connack', sessionPresent: false, reasonCode: connackCodeV3(code) });
     }
@@ -376,10 +375,26 @@ export class Connection implements ClientInfo {
   disconnectWith(code: number, why: string, properties?: Properties): void {
     if (this.state === State.Closed) return;
     if (this.protocolVersion === 5 && code >= 0x80) {
-      const props = properties ?? (this.problemInfo ? { reasonString: why.slice(0, 200) } : undefined);
-      this.send({ type: 'disconnect', reasonCode: code, ...(props ? { properties: props } : {}) });
+      if (properties !== undefined) this.send({ type: 'disconnect', reasonCode: code, properties });
+      else this.sendExplained({ type: 'disconnect', reasonCode: code }, why);
     }
     this.close(why, true);
+  }
+
+  /**
+   * Sends a 5.0 CONNACK refusal or DISCONNECT with `why` as its Reason String, unless the
+   * client asked for no problem information or the string would make the packet larger than
+   * the client accepts [MQTT-3.2.2-19] [MQTT-3.14.2-3]. Error paths only: encoding twice is fine.
+   */
+  private sendExplained(packet: ConnackPacket | DisconnectPacket, why: string): void {
+    if (this.problemInfo) {
+      const bytes = encode({ ...packet, properties: { reasonString: why.slice(0, 200) } }, 5);
+      if (bytes.length <= this.maxOutgoingPacket) {
+        this.sendBytes(bytes);
+        return;
+      }
+    }
+    this.send(packet);
   }
 
   /**

@@ -5,6 +5,7 @@
  */
 import type { QoS, Will } from '../codec/types.js';
 import type { Connection } from './connection.js';
+import type { ClientInfo } from './hooks.js';
 import type { Broker } from './broker.js';
 import type { Message } from './message.js';
 
@@ -51,6 +52,8 @@ export class Session {
   private nextId = 1;
   /** The last will waiting for its delay (5.0) after an unclean end. */
   pendingWill: Will | undefined = undefined;
+  /** Who set that will: its publish is authorized as theirs, even after the session is gone. */
+  pendingWillFrom: ClientInfo | undefined = undefined;
   willTimer: NodeJS.Timeout | undefined = undefined;
   expiryTimer: NodeJS.Timeout | undefined = undefined;
   /** Publishing connections paused until this session's queue drains (see Broker.throttle). */

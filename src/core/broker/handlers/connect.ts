@@ -17,6 +17,8 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
   conn.protocolVersion = packet.protocolVersion;
   const props = packet.properties;
   if (props?.requestProblemInformation === 0) conn.problemInfo = false;
+  // Known before anything is answered: a refusing CONNACK must fit it too [MQTT-3.2.2-19].
+  conn.maxOutgoingPacket = props?.maximumPacketSize ?? 268_435_460;
   const assigned = checkClientId(conn, packet);
   checkWill(conn, packet);
   conn.username = packet.username;
@@ -87,7 +89,6 @@ function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, co
   conn.startKeepalive(keepalive);
 
   conn.sendQuota = Math.min(config.maxInflight, props?.receiveMaximum ?? 65_535);
-  conn.maxOutgoingPacket = props?.maximumPacketSize ?? 268_435_460;
   conn.outAliasMax = v5 ? (props?.topicAliasMaximum ?? 0) : 0;
 
   const ack: Properties | undefined = v5 ? connackProperties(conn, assigned, serverKeepAlive) : undefined;

@@ -18,7 +18,15 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   const v5 = conn.protocolVersion === 5;
   let topic = packet.topic;
   const props = packet.properties;
-  if (v5 && props !== undefined && props.topicAlias !== undefined) topic = resolveAlias(conn, topic, props.topicAlias);
+  if (v5 && props !== undefined) {
+    if (props.topicAlias !== undefined) topic = resolveAlias(conn, topic, props.topicAlias);
+    // [MQTT-3.3.4-6] Subscription Identifiers go from server to client only.
+    if (props.subscriptionIdentifiers !== undefined) throw new MqttError(ReasonCode.ProtocolError, 'subscription identifier in a client PUBLISH');
+    // [MQTT-3.3.2-14] a Response Topic is a topic name: no wildcards.
+    if (props.responseTopic !== undefined && !isValidTopicName(props.responseTopic)) {
+      throw new MqttError(ReasonCode.ProtocolError, `invalid response topic ${JSON.stringify(props.responseTopic)}`);
+    }
+  }
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] at least one character.
   if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name ${JSON.stringify(topic)}`);
   const broker = conn.broker;
