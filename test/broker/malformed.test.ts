@@ -157,6 +157,25 @@ describe('a client that never reads', () => {
     expect(broker.droppedCount).toBe(0);
   });
 
+  it('lets the publisher go after stallTimeoutMs when the reader makes no progress: a dead reader does not stop the others', async () => {
+    broker = createBroker({ maxClientBuffer: 16 * 1024, maxQueued: 100, stallTimeoutMs: 300 });
+    await stalledSubscriber(1);
+    const { client: healthy } = await connect(broker, { clientId: 'healthy' });
+    await healthy.subscribe('t', 1);
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    const total = 1000;
+    for (let i = 0; i < total; i++) pub.publish('t', KB, { qos: 1 });
+    // The healthy subscriber gets every message, although the stalled one holds at most maxQueued.
+    let got = 0;
+    while (got < total) {
+      const m = await healthy.expect('publish', 5000);
+      healthy.send({ type: 'puback', packetId: m.packetId! });
+      got++;
+    }
+    expect(broker.sessions.get('stalled')!.queued).toBeLessThanOrEqual(100);
+    expect(broker.droppedCount).toBeGreaterThan(0);
+  });
+
   // [MQTT-3.1.2-24] the keep-alive counts packets the client sent: one the broker chose not to read yet still counts.
   it('does not time out a publisher whose input the broker holds back', async () => {
     broker = createBroker({ maxClientBuffer: 16 * 1024, maxQueued: 100 });

@@ -143,11 +143,28 @@ export class Broker extends EventEmitter<BrokerEvents> {
   throttle(session: Session): void {
     const conn = this.publishing;
     if (conn === undefined || conn === session.connection) return;
-    if (conn.waitFor(session)) (session.throttled ??= []).push(conn);
+    if (!conn.waitFor(session)) return;
+    (session.throttled ??= []).push(conn);
+    if (session.stallTimer === undefined) {
+      // A reader that never drains must not hold its publishers forever.
+      session.stallTimer = setTimeout(() => this.stall(session), this.config.stallTimeoutMs);
+      session.stallTimer.unref();
+    }
+  }
+
+  /** The throttle made no progress in time: let the publishers go; the queue bound takes over. */
+  private stall(session: Session): void {
+    session.stallTimer = undefined;
+    if (session.throttled === null) return;
+    session.stalled = true;
+    this.log('warn', `client ${session.clientId} reads too slowly: its queue holds ${session.queued} messages; publishers are no longer held back for it`);
+    this.release(session);
   }
 
   /** The session's queue drained: its throttled publishers go on. */
   release(session: Session): void {
+    if (session.stallTimer !== undefined) clearTimeout(session.stallTimer);
+    session.stallTimer = undefined;
     const list = session.throttled;
     session.throttled = null;
     if (list !== null) for (const conn of list) conn.unthrottle(session);

@@ -23,6 +23,12 @@ export interface BrokerOptions {
   connectTimeoutMs?: number;
   /** Bytes buffered for a slow client before its QoS 0 messages are dropped and QoS 1/2 queued. Default 1 MiB. */
   maxClientBuffer?: number;
+  /**
+   * How long a subscriber whose queue makes no progress may hold back the clients publishing
+   * to it, ms. After that they go on and the stalled session's queue overflows (drops counted
+   * and logged) rather than one dead reader stopping everyone. Default 5000.
+   */
+  stallTimeoutMs?: number;
   /** Overrides of the default hooks. */
   hooks?: Partial<Hooks>;
 }
@@ -38,6 +44,7 @@ export interface BrokerConfig {
   retainAvailable: boolean;
   connectTimeoutMs: number;
   maxClientBuffer: number;
+  stallTimeoutMs: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, max: number): number {
@@ -62,5 +69,6 @@ export function resolveConfig(o: BrokerOptions): BrokerConfig {
     retainAvailable: o.retainAvailable ?? true,
     connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, 10_000, 3_600_000),
     maxClientBuffer: positive('maxClientBuffer', o.maxClientBuffer, 1 << 20, 1 << 30),
+    stallTimeoutMs: positive('stallTimeoutMs', o.stallTimeoutMs, 5000, 3_600_000),
   };
 }

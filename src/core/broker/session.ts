@@ -58,6 +58,9 @@ export class Session {
   expiryTimer: NodeJS.Timeout | undefined = undefined;
   /** Publishing connections paused until this session's queue drains (see Broker.throttle). */
   throttled: Connection[] | null = null;
+  /** Set when throttling made no progress for stallTimeoutMs: this session no longer throttles. */
+  stalled = false;
+  stallTimer: NodeJS.Timeout | undefined = undefined;
   /** Messages dropped for this session: queue full, client too slow or too small a maximum packet size. */
   dropped = 0;
 
@@ -88,7 +91,7 @@ export class Session {
     }
     if (!this.enqueue(new Delivery(msg, qos, retain, subscriptionIds), this.broker.config.maxQueued)) {
       this.broker.dropped(this.clientId, msg, 'queue full');
-    } else if (online && this.queued >= this.broker.highWater) {
+    } else if (online && !this.stalled && this.queued >= this.broker.highWater) {
       this.broker.throttle(this);
     }
   }
@@ -125,7 +128,10 @@ export class Session {
       // [MQTT-3.3.2-5] an expired message is not sent on.
       if (!d.message.isExpired(now)) this.send(d, now);
     }
-    if (this.throttled !== null && this.queued <= this.broker.lowWater) this.broker.release(this);
+    if (this.queued <= this.broker.lowWater) {
+      this.stalled = false;
+      if (this.throttled !== null) this.broker.release(this);
+    }
   }
 
   /**
@@ -210,6 +216,8 @@ export class Session {
   }
 
   clearTimers(): void {
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     if (this.willTimer !== undefined) clearTimeout(this.willTimer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.willTimer = undefined;

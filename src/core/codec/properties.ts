@@ -57,7 +57,7 @@ const ROWS: Row[] = [
   // [MQTT-3.1.2-... / 3.2.2.3.3] a Receive Maximum of 0 is a Protocol Error.
   [0x21, 'receiveMaximum', 'two-byte', [CONNECT, CONNACK], false, nonZero],
   [0x22, 'topicAliasMaximum', 'two-byte', [CONNECT, CONNACK]],
-  // [MQTT-3.3.2-8] a Topic Alias of 0 is a Protocol Error.
+  // [MQTT-3.3.2-8] a Topic Alias of 0 is not permitted: Topic Alias invalid (0x94).
   [0x23, 'topicAlias', 'two-byte', [PUBLISH], false, nonZero],
   [0x24, 'maximumQoS', 'byte', [CONNACK], false, zeroOrOne],
   [0x25, 'retainAvailable', 'byte', [CONNACK], false, zeroOrOne],
@@ -128,7 +128,8 @@ export function readProperties(r: Reader, type: number): Properties | undefined 
       case 'varint': {
         const v = info.type === 'byte' ? r.u8() : info.type === 'two-byte' ? r.u16() : info.type === 'four-byte' ? r.u32() : r.varint();
         if (info.check !== undefined && !info.check(v)) {
-          throw new MqttError(ReasonCode.ProtocolError, `property ${info.name} may not be ${v}`);
+          // A Topic Alias of 0 has its own reason code, 0x94 (5.0 section 3.3.2.3.4); other bad values are Protocol Errors.
+          throw new MqttError(info.id === 0x23 ? ReasonCode.TopicAliasInvalid : ReasonCode.ProtocolError, `property ${info.name} may not be ${v}`);
         }
         if (info.id === 0x0b) {
           const list = props[info.name] as number[] | undefined;

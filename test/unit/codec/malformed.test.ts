@@ -613,3 +613,12 @@ describe('reason codes outside the packet table', () => {
     expect(new Parser({ protocolVersion: version }).push(Buffer.from(bytes))).toHaveLength(1);
   });
 });
+
+// [MQTT-3.3.2-8] a Topic Alias of 0 is not permitted; 5.0 section 3.3.2.3.4 names the code: 0x94.
+describe('topic alias 0', () => {
+  it('is Topic Alias invalid (0x94)', () => {
+    // PUBLISH QoS 0, topic 'a', properties: 3 bytes, Topic Alias (0x23) = 0
+    const bytes = [0x30, 0x07, 0x00, 0x01, 0x61, 0x03, 0x23, 0x00, 0x00];
+    expectMqttError(() => new Parser({ protocolVersion: 5 }).push(Buffer.from(bytes)), 0x94);
+  });
+});
