@@ -45,10 +45,16 @@ describe('scripts/test-summary.mjs', () => {
   });
 
   it('adds the skipped count only when tests were skipped', () => {
-    expect(summarize(report([{ status: 'passed', tests: ['passed', 'skipped', 'todo'] }]))).toMatchObject({
+    expect(summarize(report([{ status: 'passed', tests: ['passed', 'skipped', 'todo'] }]), { CI: '' })).toMatchObject({
       code: 0,
       last: '1 passed, 0 failed, 2 skipped',
     });
+  });
+
+  it('fails a run with skipped tests in CI: a skipped test is a failing test there', () => {
+    const result = summarize(report([{ status: 'passed', tests: ['passed', 'skipped'] }]), { CI: 'true' });
+    expect(result).toMatchObject({ code: 1, last: '1 passed, 0 failed, 1 skipped' });
+    expect(result.stdout).toContain('which CI counts as failures');
   });
 
   it('counts failed tests and exits 1', () => {
