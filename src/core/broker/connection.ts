@@ -4,7 +4,7 @@
  * error into a CONNACK, a DISCONNECT (5.0) or a plain close.
  */
 import type { Duplex } from 'node:stream';
-import { PacketType, ReasonCode, reasonCodeName } from '../codec/constants.js';
+import { ALLOWED_REASON_CODES, PacketType, ReasonCode, reasonCodeName } from '../codec/constants.js';
 import { encode } from '../codec/encode.js';
 import { MqttError } from '../codec/errors.js';
 import { Parser } from '../codec/parser.js';
@@ -350,7 +350,9 @@ export class Connection implements ClientInfo {
       this.refuse(code, error.message);
       return;
     }
-    this.disconnectWith(code, error.message);
+    // A code DISCONNECT cannot carry (0x84 from a second CONNECT with an unknown level) goes out
+    // as Protocol Error: a second CONNECT is one whatever its content [MQTT-3.1.0-2].
+    this.disconnectWith(ALLOWED_REASON_CODES['disconnect']![code] === 1 ? code : ReasonCode.ProtocolError, error.message);
   }
 
   /**
