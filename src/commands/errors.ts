@@ -9,8 +9,6 @@ export const ExitCode = {
   Success: 0,
   /** Usage errors and local failures (bad flag, unreadable file, …). */
   Failure: 1,
-  /** The subcommand exists in the help but its work has not been built yet. */
-  NotImplemented: 2,
 } as const;
 
 export interface CliErrorOptions {

@@ -62,12 +62,10 @@ describe('buildCli', () => {
     expect(err).toMatchObject({ command: 'pub', exitCode: ExitCode.Failure });
   });
 
-  // broker is built (its handler would start listening here); test/cli/broker.test.ts covers it.
-  it.each(COMMAND_NAMES.filter((c) => c !== 'broker'))('rejects %s with the not-implemented CliError (exit 2) thrown by its handler', async (command) => {
-    const argv = command === 'pub' ? [command, 'topic'] : [command];
-    const err = await parseError(argv);
-    expect(err).toBeInstanceOf(CliError);
-    expect(err).not.toBeInstanceOf(UsageError);
-    expect(err).toMatchObject({ command, exitCode: ExitCode.NotImplemented, message: 'not implemented yet' });
+  it('rejects a handler-detected bad value (a wildcard topic in pub) as a UsageError of that command, before connecting', async () => {
+    const err = await parseError(['pub', 'a/#', 'x']);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err).toMatchObject({ command: 'pub', exitCode: ExitCode.Failure });
+    expect((err as Error).message).toContain('[MQTT-3.3.2-2]');
   });
 });

@@ -70,7 +70,9 @@ function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, co
   const existing = broker.sessions.get(conn.clientId);
   const old = existing?.connection;
   if (old != null && old !== conn) {
-    // 5.0 publishes the old connection's will (section 3.1.4); 3.1.1 does not, as mosquitto.
+    // 5.0 publishes the old connection's will (section 3.1.4). 3.1.1 leaves takeover out of its
+    // will situations; we do not publish there, so a client that reconnects over a half-open
+    // socket does not flap "offline" (mosquitto 2.0 does publish; 5.0's will delay is the cure).
     if (old.protocolVersion !== 5) old.will = undefined;
     old.disconnectWith(ReasonCode.SessionTakenOver, 'session taken over');
   }

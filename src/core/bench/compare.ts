@@ -1,0 +1,185 @@
+/**
+ * `mqt bench --compare A,B[,…] --rounds N`: the same scenario against each target in turn,
+ * A B A B …, so drift of the machine (heat, other load, a growing heap) spreads over every
+ * target instead of landing on the last one. Per target and metric: the median over the
+ * rounds, the spread (min–max: with three rounds an interquartile range says nothing more),
+ * and the ratio of the median to the first target's median. Plain data, no rendering.
+ */
+import { benchJson, verdict, type BenchJson } from './report.js';
+import type { BenchResult, Scenario } from './types.js';
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: 'msg/s' | 'conn/s' | 'ms' | 's' | 'B';
+  /** Which way is better, so a ratio can be read at a glance. */
+  better: 'higher' | 'lower';
+  value(r: BenchResult): number | undefined;
+}
+
+const MESSAGE_METRICS: readonly MetricDef[] = [
+  { key: 'publishRate', label: 'publish rate', unit: 'msg/s', better: 'higher', value: (r) => r.publishRate },
+  { key: 'deliveryRate', label: 'delivery rate', unit: 'msg/s', better: 'higher', value: (r) => (r.expected > 0 ? r.deliveryRate : undefined) },
+  { key: 'ackP50', label: 'ack p50', unit: 'ms', better: 'lower', value: (r) => r.ackLatency?.p50 },
+  { key: 'ackP99', label: 'ack p99', unit: 'ms', better: 'lower', value: (r) => r.ackLatency?.p99 },
+  { key: 'deliveryP50', label: 'delivery p50', unit: 'ms', better: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p50 : undefined) },
+  { key: 'deliveryP99', label: 'delivery p99', unit: 'ms', better: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p99 : undefined) },
+  { key: 'brokerCpu', label: 'broker cpu', unit: 's', better: 'lower', value: (r) => r.cpu.brokerSeconds },
+];
+
+const CONN_METRICS: readonly MetricDef[] = [
+  { key: 'connRate', label: 'connect rate', unit: 'conn/s', better: 'higher', value: (r) => r.conn?.rate },
+  { key: 'connackP50', label: 'CONNACK p50', unit: 'ms', better: 'lower', value: (r) => r.conn?.connackLatency.p50 },
+  { key: 'connackP99', label: 'CONNACK p99', unit: 'ms', better: 'lower', value: (r) => r.conn?.connackLatency.p99 },
+  { key: 'brokerRss', label: 'broker RSS', unit: 'B', better: 'lower', value: (r) => r.brokerRssBytes },
+];
+
+export function metricsFor(scenario: Scenario): readonly MetricDef[] {
+  return scenario === 'conn' ? CONN_METRICS : MESSAGE_METRICS;
+}
+
+/** The middle value; the mean of the two middle values for an even count. NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface MetricStats {
+  median: number;
+  min: number;
+  max: number;
+  /** median / the first target's median; null for the first target's own missing value or a zero. */
+  ratio: number | null;
+}
+
+export interface TargetSummary {
+  target: string;
+  runs: number;
+  /** By MetricDef.key; null when the metric was not measured for this target (e.g. ack latency at QoS 0). */
+  metrics: Record<string, MetricStats | null>;
+  /** Totals over every round. */
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  ok: boolean;
+  problems: string[];
+}
+
+export interface CompareSummary {
+  scenario: Scenario;
+  targets: string[];
+  rounds: number;
+  metrics: readonly MetricDef[];
+  rows: TargetSummary[];
+  ok: boolean;
+  /** Broken guarantees, each prefixed with the target and round. */
+  problems: string[];
+}
+
+/** The order of the runs: round by round, every target in the order given (A B A B …). */
+export function roundOrder(targets: number, rounds: number): { round: number; target: number }[] {
+  const order: { round: number; target: number }[] = [];
+  for (let round = 0; round < rounds; round++) for (let target = 0; target < targets; target++) order.push({ round, target });
+  return order;
+}
+
+/** Runs `run` in roundOrder, one at a time; results[target][round]. */
+export async function runRounds<T>(targets: number, rounds: number, run: (target: number, round: number) => Promise<T>): Promise<T[][]> {
+  const results: T[][] = Array.from({ length: targets }, () => []);
+  for (const { round, target } of roundOrder(targets, rounds)) results[target]!.push(await run(target, round));
+  return results;
+}
+
+function stats(values: number[]): Omit<MetricStats, 'ratio'> | null {
+  if (values.length === 0) return null;
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** results[target][round] → per-target medians, spreads and ratios against targets[0]. */
+export function compareResults(targets: readonly string[], results: readonly (readonly BenchResult[])[]): CompareSummary {
+  const scenario = results[0]?.[0]?.config.scenario ?? 'pub';
+  const metrics = metricsFor(scenario);
+  const problems: string[] = [];
+  const rows: TargetSummary[] = targets.map((target, t) => {
+    const runs = results[t] ?? [];
+    const own: Record<string, Omit<MetricStats, 'ratio'> | null> = {};
+    for (const m of metrics) {
+      own[m.key] = stats(runs.map((r) => m.value(r)).filter((v): v is number => v !== undefined && Number.isFinite(v)));
+    }
+    const targetProblems: string[] = [];
+    runs.forEach((r, round) => {
+      for (const p of verdict(r).problems) targetProblems.push(`${target}, round ${round + 1}: ${p}`);
+    });
+    problems.push(...targetProblems);
+    return {
+      target,
+      runs: runs.length,
+      metrics: own as Record<string, MetricStats | null>,
+      lost: runs.reduce((n, r) => n + r.lost, 0),
+      duplicated: runs.reduce((n, r) => n + r.duplicated, 0),
+      outOfOrder: runs.reduce((n, r) => n + r.outOfOrder, 0),
+      ok: targetProblems.length === 0,
+      problems: targetProblems,
+    };
+  });
+  // Ratios against the first target, once every median is known.
+  const base = rows[0];
+  for (const row of rows) {
+    for (const m of metrics) {
+      const s = row.metrics[m.key];
+      if (s === null || s === undefined) continue;
+      const b = base?.metrics[m.key];
+      s.ratio = b === null || b === undefined || b.median === 0 ? null : s.median / b.median;
+    }
+  }
+  return { scenario, targets: [...targets], rounds: Math.max(0, ...rows.map((r) => r.runs)), metrics, rows, ok: problems.length === 0, problems };
+}
+
+/** `--compare --json`: one object with the summary and every run. */
+export interface CompareJson {
+  compare: { targets: string[]; rounds: number; order: 'round by round, targets in the order given' };
+  scenario: Scenario;
+  config: BenchResult['config'] | null;
+  targets: {
+    target: string;
+    brokerPid: number | null;
+    runs: number;
+    metrics: Record<string, MetricStats | null>;
+    lost: number;
+    duplicated: number;
+    outOfOrder: number;
+    ok: boolean;
+  }[];
+  runs: (BenchJson & { round: number })[];
+  ok: boolean;
+  problems: string[];
+}
+
+export function compareJson(summary: CompareSummary, results: readonly (readonly BenchResult[])[], brokerPids: readonly (number | undefined)[] = []): CompareJson {
+  const first = results[0]?.[0];
+  const runs: (BenchJson & { round: number })[] = [];
+  for (const { round, target } of roundOrder(summary.targets.length, summary.rounds)) {
+    const r = results[target]?.[round];
+    if (r !== undefined) runs.push({ round: round + 1, ...benchJson(r, brokerPids[target]) });
+  }
+  return {
+    compare: { targets: summary.targets, rounds: summary.rounds, order: 'round by round, targets in the order given' },
+    scenario: first?.config.scenario ?? 'pub',
+    config: first?.config ?? null,
+    targets: summary.rows.map((row, t) => ({
+      target: row.target,
+      brokerPid: brokerPids[t] ?? null,
+      runs: row.runs,
+      metrics: row.metrics,
+      lost: row.lost,
+      duplicated: row.duplicated,
+      outOfOrder: row.outOfOrder,
+      ok: row.ok,
+    })),
+    runs,
+    ok: summary.ok,
+    problems: summary.problems,
+  };
+}

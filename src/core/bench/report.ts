@@ -1,0 +1,260 @@
+/**
+ * What a bench run says, as plain data: the verdict (did the broker keep its delivery
+ * guarantees?), the lines and latency rows of the summary, and the one JSON object of
+ * `--json`. No colour and no layout here: src/commands/render/bench-output.ts styles these,
+ * tests read them directly. Numbers are formatted the same on every machine (no locale).
+ */
+import { reasonCodeName } from '../codec/constants.js';
+import { fillTopic, wildcardOf } from './scenarios.js';
+import type { BenchConfig, BenchResult, LatencySummary } from './types.js';
+
+// ---- numbers --------------------------------------------------------------------------
+
+/** 1234567 → '1,234,567'; locale-free so piped output is the same everywhere. */
+export function formatCount(n: number): string {
+  const sign = n < 0 ? '-' : '';
+  return sign + Math.round(Math.abs(n)).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A rate in whole units per second: '70,423'. */
+export function formatRate(perSecond: number): string {
+  return formatCount(perSecond);
+}
+
+/** Milliseconds with three significant digits: 0.412, 4.12, 41.2, 412, 1,204. */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  if (ms === 0) return '0';
+  if (ms < 1) return ms.toFixed(3);
+  if (ms < 10) return ms.toFixed(2);
+  if (ms < 100) return ms.toFixed(1);
+  return formatCount(ms);
+}
+
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+// ---- the verdict ----------------------------------------------------------------------------
+
+/** The exit status of a run that broke a delivery guarantee (documented in `mqt bench --help`). */
+export const GUARANTEE_BROKEN_EXIT = 3;
+
+export interface Verdict {
+  /** False when the broker lost a QoS ≥ 1 message or duplicated a QoS 2 one. */
+  ok: boolean;
+  /** One line per broken guarantee, e.g. "lost 12 of 100,000 QoS 1 deliveries". */
+  problems: string[];
+}
+
+/**
+ * QoS 1 promises at least once, QoS 2 exactly once (MQTT 3.1.1 and 5.0, sections 4.3.2 and
+ * 4.3.3); QoS 0 loss and QoS 1 duplicates are allowed by the spec and only reported.
+ */
+export function verdict(r: BenchResult): Verdict {
+  const problems: string[] = [];
+  const qos = r.config.qos;
+  if (r.config.scenario !== 'conn') {
+    if (qos >= 1 && r.lost > 0) problems.push(`lost ${formatCount(r.lost)} of ${formatCount(r.expected)} QoS ${qos} deliveries`);
+    if (qos === 2 && r.duplicated > 0) problems.push(`duplicated ${formatCount(r.duplicated)} QoS 2 deliveries`);
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+// ---- the summary ---------------------------------------------------------------------------
+
+/** How a line should look: render/ maps these to colours. */
+export type Tone = 'plain' | 'good' | 'warn' | 'bad' | 'dim';
+
+export interface SummaryLine {
+  label: string;
+  text: string;
+  tone: Tone;
+}
+
+export interface LatencyRow {
+  label: string;
+  /** Formatted ms in the order of LATENCY_COLUMNS. */
+  cells: string[];
+}
+
+export const LATENCY_COLUMNS = ['p50', 'p90', 'p99', 'p99.9', 'max'] as const;
+
+export interface BenchSummary {
+  /** e.g. "pub 1 → 1 against builtin". */
+  title: string;
+  /** The configuration in one line. */
+  config: string;
+  /** Counts and rates, shown before the latency table. */
+  rates: SummaryLine[];
+  latency: LatencyRow[];
+  /** Correctness, errors and CPU, shown after it. */
+  checks: SummaryLine[];
+  verdict: Verdict;
+}
+
+function clients(config: BenchConfig): string {
+  return `${config.pubs} → ${config.subs}`;
+}
+
+function protocolName(v: 4 | 5): string {
+  return v === 5 ? 'MQTT 5' : 'MQTT 3.1.1';
+}
+
+function warmupText(config: BenchConfig): string | undefined {
+  if (config.warmupMsgs !== undefined && config.warmupMsgs > 0) return `warm-up ${plural(config.warmupMsgs, 'msg')}`;
+  if (config.warmupMs !== undefined && config.warmupMs > 0) return `warm-up ${formatSeconds(config.warmupMs)}`;
+  return undefined;
+}
+
+/** Where the messages go, as the engine's plan lays it out (scenarios.ts). */
+function topicText(config: BenchConfig): string {
+  const perPublisher = config.scenario === 'fan-in' || (config.scenario === 'pub' && config.topicMode === 'distinct');
+  if (!perPublisher) return `topic ${fillTopic(config.topic, 0)}`;
+  const topic = config.topic.includes('%i') ? config.topic : `${config.topic}/%i`;
+  return config.scenario === 'fan-in' ? `topics ${topic} → ${wildcardOf(topic)}` : `topics ${topic}`;
+}
+
+/** The configuration in one line, for the summary and the spinner. */
+export function describeConfig(config: BenchConfig): string {
+  if (config.scenario === 'conn') {
+    return [`${formatCount(config.conns)} connections`, `${formatCount(config.concurrency)} at a time`, protocolName(config.protocolVersion)].join(' · ');
+  }
+  const parts = [`QoS ${config.qos}`, `${formatCount(config.size)} B`];
+  if (config.msgs !== undefined) parts.push(plural(config.msgs, 'msg'));
+  if (config.durationMs !== undefined) parts.push(`for ${formatSeconds(config.durationMs)}`);
+  parts.push(config.rate === undefined ? 'flat out' : `${formatRate(config.rate)} msg/s`);
+  if (config.qos > 0) parts.push(`window ${formatCount(config.inflight)}`);
+  const warmup = warmupText(config);
+  if (warmup !== undefined) parts.push(warmup);
+  if (config.retain) parts.push('retained');
+  parts.push(protocolName(config.protocolVersion));
+  parts.push(topicText(config));
+  if (config.workers > 1) parts.push(`${config.workers} workers`);
+  return parts.join(' · ');
+}
+
+export function describeRun(config: BenchConfig, target: string): string {
+  return config.scenario === 'conn' ? `conn against ${target}` : `${config.scenario} ${clients(config)} against ${target}`;
+}
+
+function latencyCells(l: LatencySummary): string[] {
+  return [l.p50, l.p90, l.p99, l.p999, l.max].map(formatMs);
+}
+
+function errorsText(r: BenchResult): { text: string; tone: Tone } {
+  const parts = r.errors.map((e) => `${reasonCodeName(e.reasonCode)} (0x${e.reasonCode.toString(16).padStart(2, '0')}) ×${formatCount(e.count)}`);
+  for (const e of r.socketErrors ?? []) parts.push(`${e.code} ×${formatCount(e.count)}`);
+  if (r.reconnects > 0) parts.push(plural(r.reconnects, 'reconnect'));
+  return parts.length === 0 ? { text: 'none', tone: 'good' } : { text: parts.join(' · '), tone: 'warn' };
+}
+
+function cpuText(r: BenchResult): string {
+  const parts = [`engine ${r.cpu.engineSeconds.toFixed(2)} s`];
+  if (r.cpu.brokerSeconds !== undefined) parts.push(`broker ${r.cpu.brokerSeconds.toFixed(2)} s`);
+  if (r.brokerRssBytes !== undefined) parts.push(`broker RSS ${formatBytes(r.brokerRssBytes)}`);
+  return parts.join(' · ');
+}
+
+function correctnessLine(r: BenchResult, v: Verdict): SummaryLine {
+  const text = `lost ${formatCount(r.lost)} · duplicated ${formatCount(r.duplicated)} · out of order ${formatCount(r.outOfOrder)}`;
+  if (!v.ok) return { label: 'correctness', text: `${text}: ${v.problems.join(', ')}`, tone: 'bad' };
+  // Allowed by the spec (QoS 0 loss, QoS 1 duplicates, reordering across reconnects) but worth seeing.
+  const clean = r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0;
+  return { label: 'correctness', text, tone: clean ? 'good' : 'warn' };
+}
+
+/** The summary of one run. */
+export function summarize(r: BenchResult): BenchSummary {
+  const v = verdict(r);
+  const rates: SummaryLine[] = [];
+  const latency: LatencyRow[] = [];
+  const checks: SummaryLine[] = [];
+  const c = r.config;
+  if (c.scenario === 'conn' && r.conn !== undefined) {
+    const k = r.conn;
+    rates.push({ label: 'connected', text: `${formatCount(k.connected)} of ${formatCount(k.attempted)} in ${formatSeconds(r.durationMs)}`, tone: k.failed > 0 ? 'warn' : 'plain' });
+    rates.push({ label: 'connect rate', text: `${formatRate(k.rate)} conn/s`, tone: 'plain' });
+    if (k.failed > 0) rates.push({ label: 'failed', text: formatCount(k.failed), tone: 'warn' });
+    latency.push({ label: 'CONNECT → CONNACK', cells: latencyCells(k.connackLatency) });
+  } else {
+    rates.push({ label: 'published', text: `${formatCount(r.published)} in ${formatSeconds(r.durationMs)}`, tone: 'plain' });
+    rates.push({ label: 'publish rate', text: `${formatRate(r.publishRate)} msg/s`, tone: 'plain' });
+    // With no subscribers (--subs 0) the run measures publishing only.
+    if (c.subs > 0) {
+      rates.push({ label: 'delivered', text: `${formatCount(r.delivered)} of ${formatCount(r.expected)}`, tone: r.delivered < r.expected ? 'warn' : 'plain' });
+      rates.push({ label: 'delivery rate', text: `${formatRate(r.deliveryRate)} msg/s`, tone: 'plain' });
+    }
+    if (r.ackLatency !== undefined) latency.push({ label: c.qos === 2 ? 'publish → PUBCOMP' : 'publish → PUBACK', cells: latencyCells(r.ackLatency) });
+    if (r.deliveryLatency.count > 0) latency.push({ label: 'publish → delivery', cells: latencyCells(r.deliveryLatency) });
+    checks.push(correctnessLine(r, v));
+  }
+  const errors = errorsText(r);
+  checks.push({ label: 'errors', text: errors.text, tone: errors.tone });
+  checks.push({ label: 'cpu', text: cpuText(r), tone: 'dim' });
+  return { title: describeRun(c, r.target), config: describeConfig(c), rates, latency, checks, verdict: v };
+}
+
+// ---- JSON ---------------------------------------------------------------------------------
+
+/** `--json`: one object per run. Keys are always present (null when not measured), so scripts need no guards. */
+export interface BenchJson {
+  target: string;
+  brokerPid: number | null;
+  scenario: BenchConfig['scenario'];
+  config: BenchConfig;
+  startedAt: string;
+  durationMs: number;
+  totals: { published: number; acknowledged: number; expected: number; delivered: number };
+  rates: { publish: number; delivery: number };
+  perSecond: BenchResult['perSecond'];
+  latencyMs: { ack: LatencySummary | null; delivery: LatencySummary | null; connack: LatencySummary | null };
+  correctness: { lost: number; duplicated: number; outOfOrder: number; subscribers: BenchResult['subscribers'] };
+  errors: { reasonCode: number; reason: string; count: number }[];
+  /** Connections that failed or dropped below MQTT, by error code (ECONNRESET, ETIMEDOUT, ECLOSED, …). */
+  socketErrors: { code: string; count: number }[];
+  reconnects: number;
+  cpu: { engineSeconds: number; brokerSeconds: number | null };
+  brokerRssBytes: number | null;
+  conn: { attempted: number; connected: number; failed: number; rate: number } | null;
+  ok: boolean;
+  problems: string[];
+}
+
+export function benchJson(r: BenchResult, brokerPid?: number): BenchJson {
+  const v = verdict(r);
+  const conn = r.conn;
+  return {
+    target: r.target,
+    brokerPid: brokerPid ?? null,
+    scenario: r.config.scenario,
+    config: r.config,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    totals: { published: r.published, acknowledged: r.acknowledged, expected: r.expected, delivered: r.delivered },
+    rates: { publish: r.publishRate, delivery: r.deliveryRate },
+    perSecond: r.perSecond,
+    latencyMs: {
+      ack: r.ackLatency ?? null,
+      delivery: r.deliveryLatency.count > 0 ? r.deliveryLatency : null,
+      connack: conn?.connackLatency ?? null,
+    },
+    correctness: { lost: r.lost, duplicated: r.duplicated, outOfOrder: r.outOfOrder, subscribers: r.subscribers },
+    errors: r.errors.map((e) => ({ reasonCode: e.reasonCode, reason: reasonCodeName(e.reasonCode), count: e.count })),
+    socketErrors: r.socketErrors ?? [],
+    reconnects: r.reconnects,
+    cpu: { engineSeconds: r.cpu.engineSeconds, brokerSeconds: r.cpu.brokerSeconds ?? null },
+    brokerRssBytes: r.brokerRssBytes ?? null,
+    conn: conn === undefined ? null : { attempted: conn.attempted, connected: conn.connected, failed: conn.failed, rate: conn.rate },
+    ok: v.ok,
+    problems: v.problems,
+  };
+}

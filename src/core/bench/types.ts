@@ -1,0 +1,125 @@
+/**
+ * The contract between the bench engine (src/core/bench) and its users (`mqt bench`, the
+ * broker benchmark). Plain data in, plain data out: no rendering here.
+ */
+import type { ConnectionOptions } from '../client/types.js';
+
+/** pub: P publishers → S subscribers; fan-in / fan-out: presets; conn: connection storm. */
+export type Scenario = 'pub' | 'fan-in' | 'fan-out' | 'conn';
+
+export interface BenchTarget {
+  /** How the target is named in reports: 'builtin', or the URL given. */
+  name: string;
+  /** Where and how to connect; the engine opens raw TCP / TLS / WebSocket streams from it. */
+  connection: ConnectionOptions;
+  /** PID of the broker process, to report its CPU seconds and memory (known for the built-in one). */
+  brokerPid?: number | undefined;
+}
+
+export interface BenchConfig {
+  scenario: Scenario;
+  /** Publisher and subscriber clients. */
+  pubs: number;
+  subs: number;
+  /** Topic of publisher i; `%i` is replaced by the client index. */
+  topic: string;
+  /** same: every publisher on `topic` with %i = 0, subscribers on it; distinct: publisher i on its own topic, subscriber j on topic j mod pubs. */
+  topicMode: 'same' | 'distinct';
+  qos: 0 | 1 | 2;
+  /** Payload bytes (at least the engine's header: sequence number, publisher index, send time). */
+  size: number;
+  /** Total messages over all publishers; or run for `durationMs`. One of the two. */
+  msgs?: number | undefined;
+  durationMs?: number | undefined;
+  /** Fixed total rate in messages per second (latency under a given load); undefined = flat out. */
+  rate?: number | undefined;
+  /** Unacknowledged QoS 1/2 messages per publisher. */
+  inflight: number;
+  retain: boolean;
+  /** 4 = MQTT 3.1.1, 5 = 5.0. */
+  protocolVersion: 4 | 5;
+  /** Not counted: messages or time sent before measuring starts. */
+  warmupMsgs?: number | undefined;
+  warmupMs?: number | undefined;
+  /** Worker threads the clients are spread over (1 = all in the calling thread). */
+  workers: number;
+  /** Give up waiting for missing deliveries after this long once publishing ended. */
+  timeoutMs: number;
+  /** conn scenario: connections to open, and how many at a time. */
+  conns: number;
+  concurrency: number;
+}
+
+/** Latency in milliseconds, from an HDR histogram. */
+export interface LatencySummary {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface SubscriberCheck {
+  /** Index of the subscriber client. */
+  index: number;
+  expected: number;
+  received: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+}
+
+export interface BenchResult {
+  target: string;
+  config: BenchConfig;
+  /** ISO time the measured part started. */
+  startedAt: string;
+  /** Measured wall time, ms: first counted send to the last expected delivery (or timeout). */
+  durationMs: number;
+  published: number;
+  /** PUBACK / PUBCOMP received (QoS 1/2), else equal to published. */
+  acknowledged: number;
+  /** Deliveries over all subscribers, and how many were expected. */
+  delivered: number;
+  expected: number;
+  /** First send to last acknowledgement (QoS 0: last send), msg/s. */
+  publishRate: number;
+  /** Deliveries per second over all subscribers. */
+  deliveryRate: number;
+  /** One row per second of the measured part. */
+  perSecond: { second: number; published: number; delivered: number }[];
+  /** Publish → PUBACK/PUBCOMP; undefined at QoS 0. */
+  ackLatency?: LatencySummary | undefined;
+  /** Publish → delivery, corrected for coordinated omission in fixed-rate mode. */
+  deliveryLatency: LatencySummary;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  subscribers: SubscriberCheck[];
+  /** Failures by reason code (CONNACK refusals, 5.0 PUBACK/PUBREC failures, DISCONNECT reasons). */
+  errors: { reasonCode: number; count: number }[];
+  /**
+   * Failures below MQTT, by Node error code: ECONNREFUSED, ECONNRESET, ETIMEDOUT (no TCP/TLS/WS
+   * connection or no CONNACK in time), ECLOSED (the broker closed a connection without a
+   * DISCONNECT), EPROTO (the broker sent bytes our codec cannot decode), TLS codes.
+   * (Added by the engine; optional so older producers stay valid.)
+   */
+  socketErrors?: { code: string; count: number }[] | undefined;
+  reconnects: number;
+  /** CPU seconds used by the engine (all its threads), and by the broker when its PID is known. */
+  cpu: { engineSeconds: number; brokerSeconds?: number | undefined };
+  brokerRssBytes?: number | undefined;
+  /** conn scenario only. */
+  conn?: { attempted: number; connected: number; failed: number; rate: number; connackLatency: LatencySummary } | undefined;
+}
+
+export interface BenchProgress {
+  elapsedMs: number;
+  published: number;
+  delivered: number;
+  /** Messages per second over the last second. */
+  rate: number;
+}

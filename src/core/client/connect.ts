@@ -1,0 +1,261 @@
+/**
+ * The one place in mqt that turns our ConnectionOptions into MQTT.js options and connects.
+ * It adds what a command-line client needs around MQTT.js: MQTT 5 first with a fall back to
+ * 3.1.1 when the broker refuses 5, a first connect that fails fast instead of retrying
+ * forever, and failures explained in plain words (connectError in diagnose.ts).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { createRequire } from 'node:module';
+import type WebSocket from 'ws';
+import type { IClientOptions, IConnackPacket, MqttClient, Packet as MqttPacket } from 'mqtt';
+import { ReasonCode } from '../codec/constants.js';
+import type { Properties } from '../codec/types.js';
+import { ConnectError, connectError, isUnsupportedVersion } from './diagnose.js';
+import { fileReason } from './payload.js';
+import { toMqttJsProperties } from './properties.js';
+import type { ConnectionOptions, ProtocolLevel, TlsOptions } from './types.js';
+
+export { ConnectError } from './diagnose.js';
+export type { MqttClient, IConnackPacket, MqttPacket };
+
+// MQTT.js and ws are CommonJS. require() loads them in about half the time of an ESM import,
+// which must first scan every re-exporting file for named exports: it is most of `mqt pub`'s
+// start-up, and the command-line clients start once per message.
+const require = createRequire(import.meta.url);
+const { connect: mqttConnect } = require('mqtt') as typeof import('mqtt');
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_RECONNECT_PERIOD_MS = 1_000;
+
+export interface ConnectHooks {
+  /** Told before the second attempt, when the broker refused MQTT 5 and 3.1.1 is tried. */
+  onFallback?: ((refusal: string) => void) | undefined;
+  /** Every packet sent and received, for `-d`. */
+  onPacket?: ((direction: 'sent' | 'received', packet: MqttPacket) => void) | undefined;
+  /**
+   * What the command wants that only MQTT 5 carries, named for the user (`--message-expiry`).
+   * With any, a broker refusing 5 is an error instead of a silent fall back that drops them.
+   */
+  needsMqtt5?: readonly string[] | undefined;
+  /**
+   * Called with each MQTT.js client before CONNECT goes out. Listeners for what a broker sends
+   * right after CONNACK (the queued messages of a persistent session) belong here: by the
+   * time connect() resolves, MQTT.js may already have emitted them.
+   */
+  onClient?: ((client: MqttClient) => void) | undefined;
+}
+
+export interface Connection {
+  readonly client: MqttClient;
+  /** The protocol the broker accepted: 5, or 4 after a fall back. */
+  readonly protocolVersion: ProtocolLevel;
+  readonly connack: IConnackPacket;
+  /**
+   * Waits for outstanding acknowledgements, sends DISCONNECT (with properties in 5.0) and
+   * closes. Safe to call when the connection is already gone.
+   */
+  end(properties?: Properties): Promise<void>;
+  /** Closes at once, without DISCONNECT: the broker then publishes the will. */
+  destroy(): Promise<void>;
+}
+
+type ClientOptions = IClientOptions & Pick<TlsConnectionOptions, 'minVersion' | 'maxVersion'>;
+
+/** Reads the TLS files; a file that cannot be read is a ConnectError naming the flag's subject. */
+async function loadTls(tls: TlsOptions): Promise<Partial<ClientOptions>> {
+  const read = async (path: string, what: string): Promise<Buffer> => {
+    try {
+      return await readFile(path);
+    } catch (cause) {
+      throw new ConnectError(`cannot read the ${what} '${path}': ${fileReason(cause)}`, { code: 'EFILE', cause });
+    }
+  };
+  const ca: Buffer[] = [];
+  if (tls.caFile !== undefined) ca.push(await read(tls.caFile, 'CA file'));
+  if (tls.caPath !== undefined) {
+    let names: string[];
+    try {
+      names = await readdir(tls.caPath);
+    } catch (cause) {
+      throw new ConnectError(`cannot read the CA directory '${tls.caPath}': ${fileReason(cause)}`, { code: 'EFILE', cause });
+    }
+    // mosquitto's capath is OpenSSL's hashed directory; reading every PEM in it serves the same purpose.
+    for (const name of names.filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort()) ca.push(await read(join(tls.caPath, name), 'CA file'));
+    if (ca.length === 0) throw new ConnectError(`the CA directory '${tls.caPath}' holds no .pem, .crt or .cer files`, { code: 'EFILE' });
+  }
+  const out: Partial<ClientOptions> = { rejectUnauthorized: !tls.insecure };
+  if (ca.length > 0) out.ca = ca;
+  if (tls.certFile !== undefined) out.cert = await read(tls.certFile, 'certificate');
+  if (tls.keyFile !== undefined) out.key = await read(tls.keyFile, 'key file');
+  if (tls.version !== undefined) {
+    out.minVersion = tls.version;
+    out.maxVersion = tls.version;
+  }
+  if (tls.alpn !== undefined) out.ALPNProtocols = tls.alpn;
+  return out;
+}
+
+/**
+ * Our options as MQTT.js options. Exported for tests; connect() is the only caller in mqt.
+ * Reconnecting stays off here: connect() turns it on once the first connection is up.
+ */
+export async function toClientOptions(options: ConnectionOptions, protocolVersion: ProtocolLevel = options.protocolVersion): Promise<ClientOptions> {
+  const v5 = protocolVersion === 5;
+  const secure = options.transport === 'mqtts' || options.transport === 'wss';
+  const tls = secure ? await loadTls(options.tls ?? { insecure: false }) : {};
+  const out: ClientOptions = {
+    protocol: options.transport,
+    host: options.host,
+    hostname: options.host,
+    port: options.port,
+    clientId: options.clientId,
+    keepalive: options.keepalive,
+    clean: options.clean,
+    protocolVersion,
+    // MQTT 3.1 has its own protocol name [MQTT 3.1 section 3.1]; 3.1.1 and 5 say "MQTT".
+    protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+    reconnectPeriod: 0,
+    // Ours (in attempt) covers TCP and TLS too and fires first; MQTT.js's is only a backstop.
+    connectTimeout: (options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) + 1000,
+    // We keep QoS 0 messages published while a -l stream reconnects, as QoS 1/2 ones are kept.
+    queueQoSZero: true,
+    resubscribe: true,
+    ...tls,
+  };
+  if (options.transport === 'ws' || options.transport === 'wss') {
+    out.path = options.wsPath;
+    // MQTT.js copies only some TLS options to the WebSocket; give it all of them.
+    // SNI takes a name, never an address (RFC 6066 section 3; Node warns about an IP).
+    if (secure) out.wsOptions = { ...tls, ...(isIP(options.host) === 0 ? { servername: options.host } : {}) } as IClientOptions['wsOptions'];
+  }
+  if (options.username !== undefined) out.username = options.username;
+  if (options.password !== undefined) out.password = options.password;
+  if (v5) {
+    const props = toMqttJsProperties(options.properties);
+    if (props !== undefined) out.properties = props as IClientOptions['properties'];
+  }
+  if (options.will !== undefined) {
+    const w = options.will;
+    const willProps = v5 ? toMqttJsProperties(w.properties) : undefined;
+    out.will = { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(willProps ? { properties: willProps } : {}) } as IClientOptions['will'];
+  }
+  return out;
+}
+
+interface Attempt {
+  client: MqttClient;
+  connack: IConnackPacket;
+}
+
+/**
+ * One connection attempt that settles once: with the CONNACK, or with the first failure
+ * (socket or TLS error, a refusal, a close, the timeout), after which the client is ended so
+ * MQTT.js does not retry on its own.
+ */
+function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks: ConnectHooks): Promise<Attempt> {
+  const isWs = options.transport === 'ws' || options.transport === 'wss';
+  // ws is loaded only for WebSocket connections (it costs start-up time otherwise).
+  const WebSocketClass = isWs ? (require('ws') as typeof WebSocket) : undefined;
+  return new Promise<Attempt>((resolve, reject) => {
+    // manualConnect: every listener is in place before CONNECT is written (-d traces it).
+    const client = mqttConnect({ ...clientOptions, manualConnect: true, ...(isWs ? { createWebsocket } : {}) });
+    let connack: IConnackPacket | undefined;
+    // MQTT.js drops stream errors without a code (ws reports an HTTP refusal that way) and
+    // then only sees the close: keep the transport's last word for the diagnosis.
+    let transportError: Error | undefined;
+    function createWebsocket(url: string, protocols: string[], o: IClientOptions): WebSocket {
+      const socket = new WebSocketClass!(url, protocols, o.wsOptions as WebSocket.ClientOptions);
+      socket.on('error', (err) => {
+        transportError = err;
+      });
+      return socket;
+    }
+    // MQTT.js times only the wait for CONNACK; this also covers a TCP or TLS handshake that hangs.
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timer = setTimeout(() => fail(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
+    const onPacket = (packet: MqttPacket): void => {
+      if (packet.cmd === 'connack') connack = packet;
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      client.off('packetreceive', onPacket);
+      client.off('connect', onConnect);
+      client.off('error', fail);
+      client.off('close', onClose);
+    };
+    const onConnect = (packet: IConnackPacket): void => {
+      cleanup();
+      resolve({ client, connack: packet });
+    };
+    function fail(err: Error): void {
+      cleanup();
+      client.end(true);
+      reject(connectError(err, options, clientOptions.protocolVersion as ProtocolLevel, connack));
+    }
+    const onClose = (): void => fail(transportError ?? Object.assign(new Error('closed'), { code: 'ECLOSED' }));
+    if (hooks.onPacket !== undefined) {
+      const trace = hooks.onPacket;
+      client.on('packetsend', (p) => trace('sent', p));
+      client.on('packetreceive', (p) => trace('received', p));
+    }
+    client.on('packetreceive', onPacket);
+    client.once('connect', onConnect);
+    client.on('error', fail);
+    client.on('close', onClose);
+    hooks.onClient?.(client);
+    client.connect();
+  });
+}
+
+/**
+ * Connects, or throws a ConnectError whose message says what went wrong and what to try,
+ * and whose reasonCode is the CONNACK code when the broker refused.
+ */
+export async function connect(options: ConnectionOptions, hooks: ConnectHooks = {}): Promise<Connection> {
+  let version = options.protocolVersion;
+  let result: Attempt;
+  try {
+    result = await attempt(await toClientOptions(options, version), options, hooks);
+  } catch (err) {
+    if (!(err instanceof ConnectError) || !options.fallback || version !== 5 || !isUnsupportedVersion(err)) throw err;
+    const needs = hooks.needsMqtt5 ?? [];
+    if (needs.length > 0) {
+      throw new ConnectError(`${err.message}; falling back to MQTT 3.1.1 would drop ${needs.join(', ')}, which need MQTT 5`, {
+        reasonCode: err.reasonCode,
+        code: err.code,
+      });
+    }
+    hooks.onFallback?.(err.message);
+    version = 4;
+    result = await attempt(await toClientOptions(options, version), options, hooks);
+  }
+  return connection(result, options, version);
+}
+
+function connection({ client, connack }: Attempt, options: ConnectionOptions, protocolVersion: ProtocolLevel): Connection {
+  // From here on a lost connection is MQTT.js's to restore, when the user wants that.
+  if (options.reconnect) client.options.reconnectPeriod = options.reconnectPeriodMs ?? DEFAULT_RECONNECT_PERIOD_MS;
+  // Reconnect attempts report errors too; the command watches 'offline' and 'close' instead.
+  client.on('error', () => undefined);
+  return {
+    client,
+    protocolVersion,
+    connack,
+    end(properties?: Properties) {
+      return new Promise<void>((resolve) => {
+        if (client.disconnected || client.disconnecting) return resolve();
+        const props = protocolVersion === 5 ? toMqttJsProperties(properties) : undefined;
+        client.end(false, { reasonCode: ReasonCode.NormalDisconnection, ...(props ? { properties: props } : {}) }, () => resolve());
+      });
+    },
+    destroy() {
+      return new Promise<void>((resolve) => {
+        if (client.disconnected) return resolve();
+        client.end(true, () => resolve());
+      });
+    },
+  };
+}
