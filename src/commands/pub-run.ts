@@ -16,10 +16,10 @@ import type { Properties, QoS } from '../core/codec/types.js';
 import { validateTopicName } from '../core/topic/validate.js';
 import { CliError, ExitCode } from './errors.js';
 import { givenMessageFlags, list, OptionError, readClient, readMessageProperties, readPayload, readProperties, str, type ArgvLike, type ClientSetup, type PayloadGroup } from './options/index.js';
+import { clientConnectHooks } from './render/connect-hooks.js';
 import { asCliError } from './render/failure.js';
 import { confirmation, failureText, jsonRecord, type PublishResult } from './render/publish-report.js';
 import { startSpinner, type Spinner } from './render/spinner.js';
-import { traceLine } from './render/trace.js';
 
 const COMMAND = 'pub';
 
@@ -140,10 +140,7 @@ export async function runPub(argv: ArgvLike): Promise<void> {
   try {
     conn = await connect(setup.connection, {
       needsMqtt5: [...setup.mqtt5, ...plan.mqtt5],
-      onFallback: (why) => {
-        if (setup.global.debug || process.stderr.isTTY) note(setup, `${why}; using MQTT 3.1.1`);
-      },
-      onPacket: setup.global.debug ? (direction, packet) => process.stderr.write(`${traceLine(direction, packet, setup.connection.clientId)}\n`) : undefined,
+      ...clientConnectHooks(setup, (line) => note(setup, line)),
     });
   } catch (err) {
     spinner.stop();

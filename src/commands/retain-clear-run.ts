@@ -20,10 +20,10 @@ import { CliError, ExitCode, UsageError } from './errors.js';
 import { list, num, readClient, str, type ArgvLike, type ClientSetup } from './options/index.js';
 import { printable } from './render/broker-log.js';
 import { colorFor } from './render/color.js';
+import { clientConnectHooks } from './render/connect-hooks.js';
 import { asCliError } from './render/failure.js';
 import { askToClear, count, foundLine, jsonReport, listing, question, summaryLine, timeoutNote, type ClearSummary, type FoundSummary } from './render/retain-clear-output.js';
 import { startSpinner, type Spinner } from './render/spinner.js';
-import { traceLine } from './render/trace.js';
 
 const COMMAND = 'retain-clear';
 const DEFAULT_QUIET_MS = 500;
@@ -128,10 +128,7 @@ export async function runRetainClear(argv: ArgvLike): Promise<void> {
   try {
     conn = await connect(setup.connection, {
       needsMqtt5: setup.mqtt5,
-      onFallback: (why) => {
-        if (setup.global.debug || process.stderr.isTTY) note(setup, `${why}; using MQTT 3.1.1`);
-      },
-      onPacket: setup.global.debug ? (direction, packet) => process.stderr.write(`${traceLine(direction, packet, setup.connection.clientId)}\n`) : undefined,
+      ...clientConnectHooks(setup, (line) => note(setup, line)),
     });
   } catch (err) {
     spinner.stop();

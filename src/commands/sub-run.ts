@@ -19,9 +19,9 @@ import { parseSubscriptionFilter, validateTopicFilter } from '../core/topic/vali
 import { CliError, UsageError } from './errors.js';
 import { list, num, readClient, type ArgvLike, type ClientSetup } from './options/index.js';
 import { colorFor } from './render/color.js';
+import { clientConnectHooks } from './render/connect-hooks.js';
 import { asCliError } from './render/failure.js';
 import { createSubOutput } from './render/sub-output.js';
-import { traceLine } from './render/trace.js';
 
 const COMMAND = 'sub';
 /** mosquitto_sub's exit status when -W expires (man mosquitto_sub, EXIT VALUES). */
@@ -348,8 +348,7 @@ export async function runSub(argv: ArgvLike): Promise<void> {
     conn = await connect(setup.connection, {
       onClient: (client) => void client.on('message', inbox.listener),
       needsMqtt5: [...setup.mqtt5, ...plan.mqtt5],
-      onFallback: (refusal) => note(setup, `${refusal}; trying MQTT 3.1.1`),
-      onPacket: setup.global.debug ? (direction, packet) => process.stderr.write(`${traceLine(direction, packet, setup.connection.clientId)}\n`) : undefined,
+      ...clientConnectHooks(setup, (line) => note(setup, line)),
     });
   } catch (err) {
     sink.close();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCli, COMMAND_NAMES, describeError } from '../../src/cli.js';
+import { buildCli, describeError } from '../../src/cli.js';
 import { CliError, ExitCode, UsageError } from '../../src/commands/errors.js';
 
 // In-process checks of the pieces main() is made of: what a thrown error prints and
