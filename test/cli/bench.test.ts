@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -11,21 +11,13 @@ import type { Packet, PublishPacket } from '../../src/core/codec/types.js';
 import { topicMatches } from '../../src/core/topic/match.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
 
 // `mqt bench` as a user runs it: the built binary, against the broker it starts itself, a real
 // mosquitto and a broker that loses messages on purpose. Loads are tiny: this checks what is
 // reported and how the command exits, not how fast anything is.
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's bench.
-  for (const source of ['commands/bench.ts', 'commands/bench-run.ts', 'commands/render/bench-output.ts', 'core/bench/report.ts', 'core/bench/compare.ts', 'core/bench/builtin.ts', 'core/bench/builtin-child.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/bench.ts', 'commands/bench-run.ts', 'commands/render/bench-output.ts', 'core/bench/report.ts', 'core/bench/compare.ts', 'core/bench/builtin.ts', 'core/bench/builtin-child.ts']));
 
 function bench(args: readonly string[], timeoutMs = 20_000): Promise<SpawnMqtResult> {
   return spawnMqt(['bench', ...args], { timeoutMs });

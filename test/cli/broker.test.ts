@@ -1,12 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/commands/broker-run.js';
 import { colorFor } from '../../src/commands/render/color.js';
 import { clock, jsonLine, oneLine, printable, textLine, type BrokerLogRecord } from '../../src/commands/render/broker-log.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, REPO_ROOT, spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
 
 // `mqt broker` as a user runs it: the built binary in a child process, real clients over
 // TCP and WebSocket, signals to stop it. Ports come from binding port 0 first.
@@ -14,15 +13,7 @@ import { MQT_BIN, REPO_ROOT, spawnMqt } from '../helpers/spawn-mqt.js';
 /** A line of a stack trace as V8 prints it. */
 const STACK_LINE = /^\s+at .+/m;
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's broker command.
-  for (const source of ['commands/broker.ts', 'commands/broker-run.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/broker.ts', 'commands/broker-run.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']));
 
 // ---- helpers ---------------------------------------------------------------------------
 

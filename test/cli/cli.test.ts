@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
-import { spawnMqt } from '../helpers/spawn-mqt.js';
+import { assertFreshBuild, spawnMqt } from '../helpers/spawn-mqt.js';
 
 // These tests run the built binary, as a user would. `npm test` builds first (pretest).
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -13,19 +13,8 @@ const COMMANDS = ['broker', 'pub', 'sub', 'bench', 'retain-clear', 'lwt-test'] a
 /** A line of a stack trace as V8 prints it. */
 const STACK_LINE = /^\s+at .+/m;
 
-beforeAll(() => {
-  if (!existsSync(`${root}dist/cli.js`)) {
-    throw new Error("dist/cli.js is missing: run 'npm run build' first ('npm test' does it through pretest)");
-  }
-  // A dist older than its source would test yesterday's CLI and pass or fail for the wrong reason.
-  const sources = ['cli.ts', ...readdirSync(`${root}src/commands`).map((f) => `commands/${f}`)].filter((f) => f.endsWith('.ts'));
-  for (const source of sources) {
-    const built = `${root}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${root}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+// The whole CLI is spawned here: every source must be built.
+beforeAll(() => assertFreshBuild());
 
 interface Row {
   argv: string[];

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { createBroker, type Broker } from '../../src/core/broker/broker.js';
 import { encode, Parser, ReasonCode, type Packet, type ProtocolVersion, type Will } from '../../src/core/codec/index.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { REPO_ROOT, spawnMqt, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
 import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 
 // `mqt lwt-test` as a user runs it: the built binary against mosquitto, against mqt's broker
@@ -20,15 +20,7 @@ const STACK_LINE = /^\s+at .+/m;
 /** Short enough to keep the suite fast, long enough for a loaded machine. */
 const FAST = ['-k', '1', '--timeout', '1.5'];
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's lwt-test.
-  for (const source of ['commands/lwt-test.ts', 'commands/lwt-test-run.ts', 'commands/render/lwt-test-output.ts', 'core/client/lwt-test.ts', 'core/client/raw-client.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/lwt-test.ts', 'commands/lwt-test-run.ts', 'commands/render/lwt-test-output.ts', 'core/client/lwt-test.ts', 'core/client/raw-client.ts']));
 
 const lwt = (args: readonly string[], timeoutMs = 30_000): Promise<SpawnMqtResult> => spawnMqt(['lwt-test', ...args], { timeoutMs });
 

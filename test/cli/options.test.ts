@@ -9,7 +9,7 @@ import { ReasonCode } from '../../src/core/codec/constants.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { REPO_ROOT, spawnMqt, type SpawnMqtOptions, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { spawnMqt, type SpawnMqtOptions, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
 import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 
 // The shared connection options of the client commands, exercised through `mqt pub` (the
@@ -20,14 +20,7 @@ const STACK_LINE = /^\s+at .+/m;
 /** A spawn's time limit: generous, since a loaded CI machine makes a TLS handshake in Node slow. */
 const SLOW = 20_000;
 
-beforeAll(() => {
-  for (const source of ['commands/options/connection.ts', 'commands/options/index.ts', 'core/client/config.ts', 'core/client/diagnose.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/options/connection.ts', 'commands/options/index.ts', 'core/client/config.ts', 'core/client/diagnose.ts']));
 
 let tmp = '';
 beforeAll(() => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { until } from '../helpers/broker-client.js';
 import { freePort } from '../helpers/free-port.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
 import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 
 // `mqt pub` as a user runs it: the built binary against a real mosquitto and our broker, with
@@ -20,15 +20,7 @@ import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 
 const STACK_LINE = /^\s+at .+/m;
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's pub.
-  for (const source of ['commands/pub.ts', 'commands/pub-run.ts', 'commands/options/index.ts', 'core/client/connect.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/pub.ts', 'commands/pub-run.ts', 'commands/options/index.ts', 'core/client/connect.ts']));
 
 let tmp = '';
 beforeAll(() => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -9,22 +9,14 @@ import { encode, Parser, type Packet, type ProtocolVersion } from '../../src/cor
 import { topicMatches } from '../../src/core/topic/match.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
 import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 
 // `mqt retain-clear` as a user runs it: the built binary, against a real mosquitto, against our
 // own broker, and against a fake that keeps what it is told to delete. What is left on a broker
 // is always checked with a fresh MQTT.js subscription, not with our own discovery code.
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's retain-clear.
-  for (const source of ['commands/retain-clear.ts', 'commands/retain-clear-run.ts', 'commands/render/retain-clear-output.ts', 'core/client/retain-clear.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/retain-clear.ts', 'commands/retain-clear-run.ts', 'commands/render/retain-clear-output.ts', 'core/client/retain-clear.ts']));
 
 const QUIET = ['--quiet-ms', '200'];
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientPublishOptions, type MqttClient } from 'mqtt';
@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { until } from '../helpers/broker-client.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers, peers, runPeer, spawnPeer, type PeerProcess } from '../helpers/peers.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
 import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 import { createBroker } from '../../src/core/broker/broker.js';
 
@@ -19,15 +19,7 @@ const STACK_LINE = /^\s+at .+/m;
 /** -d prints one `Client <id> sending|received <PACKET> …` line per packet; the rest of stderr is what users see. */
 const DEBUG_LINE = /^Client \S+ (sending|received) [A-Z]+/;
 
-beforeAll(() => {
-  // A dist older than its source would test yesterday's sub.
-  for (const source of ['commands/sub.ts', 'commands/sub-run.ts', 'commands/render/sub-output.ts', 'core/client/format.ts', 'core/client/json-output.ts']) {
-    const built = `${REPO_ROOT}dist/${source.replace(/\.ts$/, '.js')}`;
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(`${REPO_ROOT}src/${source}`).mtimeMs) {
-      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
-    }
-  }
-});
+beforeAll(() => assertFreshBuild(['commands/sub.ts', 'commands/sub-run.ts', 'commands/render/sub-output.ts', 'core/client/format.ts', 'core/client/json-output.ts']));
 
 // The isolation spawnMqt gives, for the long-running children spawned with spawnPeer.
 let home = '';

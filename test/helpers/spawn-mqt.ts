@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The launcher the package installs as `mqt`; it runs the built dist/cli.js. */
@@ -81,4 +82,26 @@ export async function spawnMqt(args: readonly string[], options: SpawnMqtOptions
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/**
+ * Fails when the built CLI is missing or older than its sources: a stale dist would test
+ * yesterday's mqt and pass or fail for the wrong reason. `sources` are paths under src/
+ * (default: every source file). `npm test` builds first (pretest).
+ */
+export function assertFreshBuild(sources?: readonly string[]): void {
+  const list = sources ?? sourceFiles(join(REPO_ROOT, 'src')).map((f) => relative(join(REPO_ROOT, 'src'), f));
+  for (const source of list) {
+    const built = join(REPO_ROOT, 'dist', source.replace(/\.ts$/, '.js'));
+    if (!existsSync(built)) throw new Error(`dist/${source.replace(/\.ts$/, '.js')} is missing: run 'npm run build' first ('npm test' does it through pretest)`);
+    if (statSync(built).mtimeMs < statSync(join(REPO_ROOT, 'src', source)).mtimeMs) {
+      throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
+    }
+  }
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  );
 }
