@@ -160,3 +160,40 @@ describe('Maximum Packet Size', () => {
     expect(pub.received).toEqual([]);
   });
 });
+
+describe('Receive Maximum across a resumed session', () => {
+  // [MQTT-3.3.4-9] [MQTT-4.4.0-1] a client that comes back with a smaller Receive Maximum gets
+  // its unacknowledged messages re-sent (DUP, same packet ids) no more than that many at a time.
+  it('re-sends at most the new Receive Maximum, the rest as acks free room, then the queue', async () => {
+    broker = createBroker();
+    const session = { clientId: 'sub', protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 10 } };
+    const first = await connect(broker, session);
+    await first.client.subscribe('t', 1);
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    for (let i = 0; i < 6; i++) pub.publish('t', String(i), { qos: 1 });
+    const unacked: PublishPacket[] = [];
+    for (let i = 0; i < 6; i++) unacked.push(await first.client.expect('publish'));
+    first.client.kill();
+    // Two more while away: queued behind the six in flight.
+    for (let i = 6; i < 8; i++) pub.publish('t', String(i), { qos: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const again = await connect(broker, { ...session, clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 2 } });
+    expect(again.connack.sessionPresent).toBe(true);
+    const got: PublishPacket[] = [await again.client.expect('publish'), await again.client.expect('publish')];
+    await again.client.expectNothing();
+    for (let n = 2; n < 8; n++) {
+      await again.client.ack(got[n - 2]!);
+      got.push(await again.client.expect('publish'));
+      await again.client.expectNothing(50);
+    }
+    await again.client.ack(got[6]!);
+    await again.client.ack(got[7]!);
+    expect(got.map((p) => p.payload.toString())).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    // The six owed from before come back as duplicates with their packet ids; the queued two are new.
+    expect(got.slice(0, 6).map((p) => [p.dup, p.packetId])).toEqual(unacked.map((p) => [true, p.packetId]));
+    expect(got.slice(6).every((p) => !p.dup)).toBe(true);
+    await again.client.expectNothing();
+    expect(broker.sessions.get('sub')!.inflight.size).toBe(0);
+  });
+});

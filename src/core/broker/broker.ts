@@ -272,6 +272,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
     for (const filter of session.subscriptions.keys()) this.router.trie.remove(filter, session.clientId);
     session.subscriptions.clear();
     session.inflight.clear();
+    session.resend.length = 0;
     session.clearQueue();
     this.sessions.delete(session.clientId);
   }

@@ -47,6 +47,8 @@ export class Session {
   /** Deliveries waiting for room in the window, for the client to come back, or for the socket to drain. */
   private queue: Delivery[] = [];
   private queueHead = 0;
+  /** In-flight packet ids a resumed session has yet to re-send, oldest first (Receive Maximum). */
+  readonly resend: number[] = [];
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
   readonly incomingQos2 = new Set<number>();
   private nextId = 1;
@@ -85,7 +87,7 @@ export class Session {
         if (!conn.sendPublish(msg, 0, retain, subscriptionIds, 0, false, now)) this.drop(msg, 'larger than the client accepts');
         return;
       }
-    } else if (online && !conn.congested && this.queued === 0 && this.inflight.size < conn.sendQuota) {
+    } else if (online && !conn.congested && this.queued === 0 && this.resend.length === 0 && this.inflight.size < conn.sendQuota) {
       this.send(new Delivery(msg, qos, retain, subscriptionIds), now);
       return;
     }
@@ -115,12 +117,21 @@ export class Session {
     this.broker.dropped(this.clientId, msg, why);
   }
 
-  /** Sends queued deliveries while the window has room; releases throttled publishers. */
+  /**
+   * Sends what waits while the window has room: first the in-flight messages a resumed session
+   * still owes (see resume), then the queue. Releases throttled publishers.
+   */
   drain(): void {
     const conn = this.connection;
     if (conn === null || !conn.ready) return;
     const now = Date.now();
-    while (!conn.congested) {
+    const resend = this.resend;
+    while (resend.length > 0 && !conn.congested && this.inflight.size - resend.length < conn.sendQuota) {
+      const id = resend.shift()!;
+      const d = this.inflight.get(id);
+      if (d !== undefined && !conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) this.inflight.delete(id);
+    }
+    while (resend.length === 0 && !conn.congested) {
       const d = this.peek();
       if (d === undefined) break;
       if (d.qos > 0 && this.inflight.size >= conn.sendQuota) break;
@@ -141,9 +152,21 @@ export class Session {
   resume(): void {
     const conn = this.connection!;
     const now = Date.now();
+    this.resend.length = 0;
+    // [MQTT-3.3.4-9] the client may come back with a smaller Receive Maximum: re-send only what
+    // fits, keep the rest (same packet ids, so QoS 2 stays exactly once) for when acks free room.
+    let outstanding = 0;
     for (const [id, d] of this.inflight) {
-      if (d.released) conn.send({ type: 'pubrel', packetId: id });
-      else if (!conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) this.inflight.delete(id);
+      if (d.released) {
+        conn.send({ type: 'pubrel', packetId: id });
+        outstanding++;
+      } else if (outstanding >= conn.sendQuota) {
+        this.resend.push(id);
+      } else if (conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) {
+        outstanding++;
+      } else {
+        this.inflight.delete(id);
+      }
     }
     this.drain();
   }
@@ -153,7 +176,7 @@ export class Session {
     const d = this.inflight.get(packetId);
     if (d === undefined || d.qos !== qos || (qos === 2 && !d.released)) return;
     this.inflight.delete(packetId);
-    if (this.queued > 0) this.drain();
+    if (this.queued > 0 || this.resend.length > 0) this.drain();
   }
 
   /** PUBREC: false when the packet id is unknown. A 5.0 failure code ends the delivery. */
@@ -162,7 +185,7 @@ export class Session {
     if (d === undefined || d.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       this.inflight.delete(packetId);
-      if (this.queued > 0) this.drain();
+      if (this.queued > 0 || this.resend.length > 0) this.drain();
       return true;
     }
     d.released = true;
