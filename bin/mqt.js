@@ -1,19 +1,86 @@
 #!/usr/bin/env node
-// Launcher for the compiled CLI. `npm install` builds dist/ (the "prepare" script);
-// in a checkout where it has not run, say so in one line instead of a module-resolution trace.
-import { existsSync } from 'node:fs';
-import module from 'node:module';
+// Launcher for the CLI. `npm install` builds dist/ (the "prepare" script): dist/cli.bundle.cjs
+// is the whole CLI in one file (scripts/bundle-cli.mjs). The command-line clients start once
+// per message, so this runs it with V8's code cache: compiled once, then loaded ready to run.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-// Node >= 22.1 can cache compiled code on disk: the command-line clients start once per message,
-// and most of their start-up is compiling yargs and MQTT.js. A no-op where it does not exist.
-module.enableCompileCache?.();
+const KEPT_CACHES = 4;
+const bundle = fileURLToPath(new URL('../dist/cli.bundle.cjs', import.meta.url));
 
-const cli = new URL('../dist/cli.js', import.meta.url);
-
-if (!existsSync(cli)) {
-  process.stderr.write("mqt: dist/cli.js is missing; run 'npm run build' first\n");
+if (!existsSync(bundle)) {
+  process.stderr.write("mqt: dist/cli.bundle.cjs is missing; run 'npm run build' first\n");
   process.exitCode = 1;
 } else {
-  const { main } = await import(cli.href);
-  await main();
+  const cli = load(bundle);
+  await cli.main();
+}
+
+/** Runs the bundle as CommonJS would, through a vm.Script that takes and makes cached code. */
+function load(file) {
+  const source = readFileSync(file, 'utf8');
+  const cacheFile = cachePath(file);
+  let cachedData;
+  try {
+    if (cacheFile !== undefined) cachedData = readFileSync(cacheFile);
+  } catch {
+    // none yet
+  }
+  const script = new vm.Script(Module.wrap(source), {
+    filename: file,
+    cachedData,
+    // The bundle imports the bench command's files at run time.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+    // Made at exit, after the command ran: the cache then holds the functions it compiled
+    // on the way (V8 compiles most functions lazily, on their first call).
+    process.once('exit', () => writeCache(cacheFile, script));
+  }
+  const module = { exports: {} };
+  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
+}
+
+/**
+ * Where the code cache lives: the user's own cache folder (never a shared one: it is code),
+ * one file per Node version and build of the bundle. Undefined when caching is off
+ * (NODE_DISABLE_COMPILE_CACHE, as for Node's own cache) or there is no home to keep it in.
+ */
+function cachePath(file) {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
+  let base = process.env.XDG_CACHE_HOME;
+  if (!base) {
+    try {
+      base = join(homedir(), '.cache');
+    } catch {
+      return undefined;
+    }
+  }
+  const { size, mtimeMs } = statSync(file);
+  const build = `${size.toString(36)}-${Math.trunc(mtimeMs).toString(36)}`;
+  return join(base, 'mqt', `cli-${process.version}-${process.arch}-${build}.v8cache`);
+}
+
+/** Writes the cache atomically and drops the ones of other builds; any failure only costs speed. */
+function writeCache(cacheFile, script) {
+  try {
+    const dir = dirname(cacheFile);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+    renameSync(tmp, cacheFile);
+    // Other Node versions or installs keep theirs; only the oldest beyond a handful go.
+    const caches = readdirSync(dir)
+      .filter((name) => name.startsWith('cli-') && name.endsWith('.v8cache'))
+      .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+      .sort((a, b) => b.mtime - a.mtime);
+    for (const old of caches.slice(KEPT_CACHES)) rmSync(old.path, { force: true });
+  } catch {
+    // read-only or full disk: the next start compiles again
+  }
 }

@@ -22,7 +22,10 @@
  *   qos2         QoS 2, 1 → 1, window of 100
  *   many-to-one  QoS 0, 10 publishers → 1 subscriber on a wildcard filter (msg/s received)
  *   fan-out      QoS 0, 1 publisher → 10 subscribers (deliveries/s)
- *   connect      2,000 connections, 200 waiting for CONNACK at a time (conn/s), RSS at 2,000
+ *   connect      2,000 connections, 200 waiting for CONNACK at a time (conn/s), RSS at 2,000;
+ *                also run against a "node floor" (scripts/bench-broker/floor-child.mjs), a bare
+ *                node:net server that answers CONNECT with CONNACK and nothing else, to show
+ *                what Node's socket handling alone costs per connection next to both brokers
  *
  * Options:
  *   --rounds N         rounds per scenario and broker (default 3); rates are medians
@@ -33,6 +36,7 @@
  *                      publishers (default 5000)
  *   --protocol 4|5     MQTT version of the load (default 4, i.e. 3.1.1)
  *   --no-mosquitto     only our broker
+ *   --no-floor         skip the node floor in the connect scenario
  *   --mosquitto PATH   mosquitto binary (default /usr/sbin/mosquitto)
  *   --mosquitto-nodelay  add `set_tcp_nodelay true` to mosquitto's config (not issue 3's setup)
  *   --mqt-options JSON   extra createBroker() options for ours, e.g. '{"maxClientBuffer":65536}'
@@ -44,7 +48,7 @@
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { cpuMsOf, mosquittoVersion, startMosquitto, startMqt } from './bench-broker/brokers.mjs';
+import { cpuMsOf, mosquittoVersion, startMosquitto, startMqt, startNodeFloor } from './bench-broker/brokers.mjs';
 import { runConnectStorm } from './bench-broker/connect-storm.mjs';
 import { runFlow } from './bench-broker/flow.mjs';
 import { formatMs, formatRate, median, table } from './bench-broker/stats.mjs';
@@ -58,6 +62,7 @@ const { values: args } = parseArgsOrExit({
     'qos0-window': { type: 'string', default: '5000' },
     protocol: { type: 'string', default: '4' },
     'no-mosquitto': { type: 'boolean', default: false },
+    'no-floor': { type: 'boolean', default: false },
     mosquitto: { type: 'string', default: '/usr/sbin/mosquitto' },
     'mosquitto-nodelay': { type: 'boolean', default: false },
     'mqt-options': { type: 'string' },
@@ -78,7 +83,7 @@ function parseArgsOrExit(config) {
 }
 
 if (args.help) {
-  process.stdout.write('usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,connect] [--scale X] [--qos0-window N] [--protocol 4|5] [--no-mosquitto] [--mosquitto PATH] [--mosquitto-nodelay] [--mqt-options JSON] [--mqt-node-args=ARGS] [--json]\n');
+  process.stdout.write('usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,connect] [--scale X] [--qos0-window N] [--protocol 4|5] [--no-mosquitto] [--no-floor] [--mosquitto PATH] [--mosquitto-nodelay] [--mqt-options JSON] [--mqt-node-args=ARGS] [--json]\n');
   process.exit(0);
 }
 
@@ -160,6 +165,7 @@ async function runOnce(broker, scenario) {
     const cpu1 = cpuMsOf(broker.pid);
     const gen = process.cpuUsage(gen0);
     usage = {
+      brokerCpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
       brokerCpu: cpu0 === undefined || cpu1 === undefined ? undefined : Math.round(((cpu1 - cpu0) / wall) * 100),
       generatorCpu: Math.round(((gen.user + gen.system) / 1000 / wall) * 100),
     };
@@ -189,11 +195,13 @@ async function main() {
   else if (!args['no-mosquitto']) log(`mosquitto not found at ${args.mosquitto}: measuring mqt alone`);
   const mqt = await startMqt(mqtOptions, args['mqt-node-args'].split(' ').filter((a) => a !== ''));
   brokers.push(mqt);
+  const floor = args['no-floor'] || !scenarios.some((s) => s.storm !== undefined) ? null : await startNodeFloor();
   const mosqVersion = mosquitto === null ? undefined : await mosquittoVersion(args.mosquitto);
   log(`brokers: ${brokers.map((b) => `${b.name} on 127.0.0.1:${b.port} (pid ${b.pid})`).join(', ')}`);
 
   const stopAll = async () => {
     for (const b of brokers) await b.stop();
+    await floor?.stop();
     mosquitto?.cleanup();
   };
   process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
@@ -201,15 +209,17 @@ async function main() {
   const results = [];
   try {
     // Warm-up, not counted: JIT for our broker and for this load generator alike.
+    if (floor !== null) await runConnectStorm({ port: floor.port, version, total: 200, concurrency: 50 });
     for (const b of brokers) {
       await runFlow({ port: b.port, version, qos: 0, pubs: 1, subs: 1, count: quick ? 5000 : 20_000, window: qos0Window });
       await runFlow({ port: b.port, version, qos: 1, pubs: 1, subs: 1, count: quick ? 2000 : 10_000, window: 100 });
       await runConnectStorm({ port: b.port, version, total: 200, concurrency: 50 });
     }
     for (const scenario of scenarios) {
-      const perBroker = Object.fromEntries(brokers.map((b) => [b.name, { runs: [], crashedBetweenRuns: [] }]));
+      const contenders = scenario.storm !== undefined && floor !== null ? [...brokers, floor] : brokers;
+      const perBroker = Object.fromEntries(contenders.map((b) => [b.name, { runs: [], crashedBetweenRuns: [] }]));
       for (let round = 0; round < rounds; round++) {
-        for (const b of brokers) {
+        for (const b of contenders) {
           const died = await ensureRunning(b);
           if (died !== null) perBroker[b.name].crashedBetweenRuns.push(`broker crashed between runs: ${died}`);
           const before = b.name === 'mqt' ? await b.stats() : undefined;
@@ -244,7 +254,7 @@ async function main() {
         }
       }
       const summary = { id: scenario.id, name: scenario.name, unit: scenario.unit };
-      for (const b of brokers) {
+      for (const b of contenders) {
         const runs = perBroker[b.name].runs;
         // A run that failed (broker gone, stuck) says nothing about speed.
         const ok = runs.filter((r) => r.error === undefined);
@@ -259,6 +269,8 @@ async function main() {
           rssGrowth: median(runs.map((r) => (r.rss === undefined || r.rssBefore === undefined ? Number.NaN : r.rss - r.rssBefore))),
           listenOverflows: runs.reduce((n, r) => n + (r.listenOverflows ?? 0), 0),
           brokerCpu: median(runs.map((r) => r.brokerCpu ?? Number.NaN)),
+          // Broker CPU (user + system) per CONNACK, in µs: what each connection costs it.
+          cpuPerConnectionUs: scenario.storm === undefined ? undefined : median(runs.map((r) => (r.brokerCpuMs === undefined || r.received === 0 ? Number.NaN : (r.brokerCpuMs * 1000) / r.received))),
           generatorCpu: median(runs.map((r) => r.generatorCpu)),
           errors: [...runs.map((r) => r.error).filter((e) => e !== undefined), ...perBroker[b.name].crashedBetweenRuns],
           runs,
@@ -316,9 +328,19 @@ async function main() {
     if (storm !== undefined) {
       const mb = (x) => (Number.isFinite(x) ? `${(x / 2 ** 20).toFixed(1)} MB` : '—');
       const rss = (x) => `${mb(x.rss)} (${x.rssGrowth < 0 ? '-' : '+'}${mb(Math.abs(x.rssGrowth))} over the run)`;
-      out.push('', `broker RSS holding ${quick ? 200 : 2000} connections: ${withMosq ? `mosquitto ${rss(storm.mosquitto)}, ` : ''}mqt ${rss(storm.mqt)}`);
+      out.push('', `broker RSS holding ${quick ? 200 : 2000} connections: ${withMosq ? `mosquitto ${rss(storm.mosquitto)}, ` : ''}mqt ${rss(storm.mqt)}${floor !== null ? `, node floor ${rss(storm[floor.name])}` : ''}`);
       const overflows = brokers.map((b) => `${b.name} ${storm[b.name].listenOverflows}`).join(', ');
       out.push(`SYNs dropped on a full listen queue (each costs the client a 1 s retry), all rounds: ${overflows}`);
+      const names = [...brokers.map((b) => b.name), ...(floor !== null ? [floor.name] : [])];
+      const us = (x) => (Number.isFinite(x) ? `${Math.round(x)} µs` : '—');
+      out.push(`broker CPU per connection (median, user + system): ${names.map((n) => `${n} ${us(storm[n].cpuPerConnectionUs)}`).join(', ')}`);
+      if (floor !== null) {
+        const f = storm[floor.name];
+        out.push(
+          `node floor = a bare node:net server answering CONNECT with CONNACK, nothing else: ${formatRate(f.rate)} conn/s, p50/p99 ${formatMs(f.p50)} / ${formatMs(f.p99)} ms, cpu ${Math.round(f.brokerCpu)}%; ` +
+            'what any broker on node:net spends per connection at the least.',
+        );
+      }
     }
     out.push(
       `lost = messages (or CONNACKs) not received, summed over all rounds; at most ${qos0Window} QoS 0 messages are on their way to each subscriber (shared by its publishers).`,

@@ -116,22 +116,30 @@ class BrokerProcess {
   }
 }
 
-class MqtBroker extends BrokerProcess {
-  constructor(options, nodeArgs) {
-    super('mqt');
-    this.options = options;
+/** A Node process of ours (`file` beside this one) that reports its port over IPC once listening. */
+class ForkedBroker extends BrokerProcess {
+  constructor(name, file, args, nodeArgs) {
+    super(name);
+    this.file = file;
+    this.args = args;
     this.nodeArgs = nodeArgs;
   }
 
   async start() {
-    const child = fork(join(here, 'child.mjs'), this.options === undefined ? [] : [JSON.stringify(this.options)], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: this.nodeArgs });
+    const child = fork(join(here, this.file), this.args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], execArgv: this.nodeArgs });
     this.stderr = [];
     tail(child.stderr, this.stderr);
     this.watch(child);
     this.port = await new Promise((resolve, reject) => {
       child.once('message', (m) => resolve(m.port));
-      child.once('exit', () => reject(new Error(this.deathNote() ?? 'mqt broker exited')));
+      child.once('exit', () => reject(new Error(this.deathNote() ?? `${this.name} exited`)));
     });
+  }
+}
+
+class MqtBroker extends ForkedBroker {
+  constructor(options, nodeArgs) {
+    super('mqt', 'child.mjs', options === undefined ? [] : [JSON.stringify(options)], nodeArgs);
   }
 
   /** Our broker's own counters plus RSS. */
@@ -213,6 +221,13 @@ class Mosquitto extends BrokerProcess {
 /** Our broker; `options` are extra createBroker() options (JSON-able), `nodeArgs` flags for its node. */
 export async function startMqt(options, nodeArgs = []) {
   const b = new MqtBroker(options, nodeArgs);
+  await b.start();
+  return b;
+}
+
+/** The connection storm's floor: a bare node:net server answering CONNECT with CONNACK (floor-child.mjs). */
+export async function startNodeFloor() {
+  const b = new ForkedBroker('node floor', 'floor-child.mjs', [], []);
   await b.start();
   return b;
 }

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { MQT_BIN } from '../helpers/spawn-mqt.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MQT_BIN, assertFreshBuild } from '../helpers/spawn-mqt.js';
+
+const VERSION = (JSON.parse(spawnSync('cat', [new URL('../../package.json', import.meta.url).pathname], { encoding: 'utf8' }).stdout) as { version: string }).version;
 
 describe('bin/mqt.js', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mqt-launcher-'));
@@ -22,6 +24,90 @@ describe('bin/mqt.js', () => {
     const result = spawnSync(process.execPath, [join(dir, 'bin', 'mqt.js'), '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe("mqt: dist/cli.js is missing; run 'npm run build' first\n");
+    expect(result.stderr).toBe("mqt: dist/cli.bundle.cjs is missing; run 'npm run build' first\n");
+  });
+});
+
+/**
+ * The V8 code cache that makes a one-shot `mqt pub` start fast: kept per user, written once
+ * per build, and never a reason for the CLI to fail.
+ */
+describe('bin/mqt.js code cache', () => {
+  let cacheHome: string;
+  const cacheDir = (): string => join(cacheHome, 'mqt');
+  const caches = (): string[] => readdirSync(cacheDir()).filter((n) => n.endsWith('.v8cache'));
+
+  beforeAll(() => assertFreshBuild());
+  afterAll(() => rmSync(cacheHome, { recursive: true, force: true }));
+
+  function run(env: Record<string, string> = {}) {
+    const result = spawnSync(process.execPath, [MQT_BIN, '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...env },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(`${VERSION}\n`);
+    expect(result.status).toBe(0);
+    return result;
+  }
+
+  it('is written on the first start, in a folder only the user can read, and reused after', () => {
+    cacheHome = mkdtempSync(join(tmpdir(), 'mqt-cache-'));
+    run();
+    const [file, ...more] = caches();
+    expect(more).toEqual([]);
+    expect(file).toMatch(new RegExp(`^cli-${process.version}-${process.arch}-[0-9a-z]+-[0-9a-z]+\\.v8cache$`));
+    expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
+    const path = join(cacheDir(), file!);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(path).size).toBeGreaterThan(10_000);
+    // Accepted by V8 on the next start: an accepted cache is not written again.
+    const marked = new Date('2020-01-01T00:00:00Z');
+    utimesSync(path, marked, marked);
+    run();
+    expect(statSync(path).mtimeMs).toBe(marked.getTime());
+  });
+
+  it('recovers from a corrupt cache: the command runs and the cache is made anew', () => {
+    const path = join(cacheDir(), caches()[0]!);
+    writeFileSync(path, Buffer.alloc(5000, 0xab));
+    run();
+    expect(statSync(path).size).toBeGreaterThan(10_000);
+  });
+
+  it('keeps the newest four of other builds and Node versions, and drops the rest', () => {
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 5; i++) {
+      const other = join(cacheDir(), `cli-v0.0.${i}-x64-old-build.v8cache`);
+      writeFileSync(other, 'x');
+      utimesSync(other, now - 1000 * (i + 1), now - 1000 * (i + 1));
+    }
+    rmSync(join(cacheDir(), caches().find((n) => n.startsWith(`cli-${process.version}`))!));
+    run();
+    const left = caches();
+    expect(left.filter((n) => n.startsWith('cli-v0.0.')).sort()).toEqual(['cli-v0.0.0-x64-old-build.v8cache', 'cli-v0.0.1-x64-old-build.v8cache', 'cli-v0.0.2-x64-old-build.v8cache']);
+    expect(left.filter((n) => n.startsWith(`cli-${process.version}-`))).toHaveLength(1);
+    expect(left).toHaveLength(4);
+  });
+
+  it('is neither read nor written with NODE_DISABLE_COMPILE_CACHE, as for Node its own', () => {
+    const home = mkdtempSync(join(tmpdir(), 'mqt-cache-'));
+    try {
+      run({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: '1' });
+      expect(readdirSync(home)).toEqual([]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('costs nothing but speed when the cache cannot be written', () => {
+    const home = mkdtempSync(join(tmpdir(), 'mqt-cache-'));
+    try {
+      // The cache "folder" is a file: every write fails.
+      writeFileSync(join(home, 'mqt'), 'not a folder');
+      run({ XDG_CACHE_HOME: home });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

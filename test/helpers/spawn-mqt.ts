@@ -5,9 +5,14 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The launcher the package installs as `mqt`; it runs the built dist/cli.js. */
+/** The launcher the package installs as `mqt`; it runs the bundled CLI, dist/cli.bundle.cjs. */
 export const MQT_BIN = fileURLToPath(new URL('../../bin/mqt.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The launcher's code cache for the spawned CLIs: one folder shared by the test run (so each
+ * spawn does not start cold, as a user's second run does not), never the user's own.
+ */
+export const TEST_CACHE_HOME = join(tmpdir(), 'mqt-test-cache');
 
 export interface SpawnMqtOptions {
   /** Written to the child's stdin, which is then closed (stdin is closed at once without it). */
@@ -36,7 +41,7 @@ export interface SpawnMqtResult {
  */
 export async function spawnMqt(args: readonly string[], options: SpawnMqtOptions = {}): Promise<SpawnMqtResult> {
   const home = await mkdtemp(join(tmpdir(), 'mqt-cli-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: TEST_CACHE_HOME, NO_COLOR: '1' };
   // vitest's workers may carry FORCE_COLOR, which would win over NO_COLOR in chalk.
   delete env.FORCE_COLOR;
   for (const [key, value] of Object.entries(options.env ?? {})) {
@@ -91,12 +96,20 @@ export async function spawnMqt(args: readonly string[], options: SpawnMqtOptions
  */
 export function assertFreshBuild(sources?: readonly string[]): void {
   const list = sources ?? sourceFiles(join(REPO_ROOT, 'src')).map((f) => relative(join(REPO_ROOT, 'src'), f));
+  let newest = 0;
   for (const source of list) {
     const built = join(REPO_ROOT, 'dist', source.replace(/\.ts$/, '.js'));
     if (!existsSync(built)) throw new Error(`dist/${source.replace(/\.ts$/, '.js')} is missing: run 'npm run build' first ('npm test' does it through pretest)`);
-    if (statSync(built).mtimeMs < statSync(join(REPO_ROOT, 'src', source)).mtimeMs) {
+    const builtAt = statSync(built).mtimeMs;
+    if (builtAt < statSync(join(REPO_ROOT, 'src', source)).mtimeMs) {
       throw new Error(`dist is older than src/${source}: run 'npm run build' first`);
     }
+    newest = Math.max(newest, builtAt);
+  }
+  // bin/mqt.js runs the bundle made from dist/ (scripts/bundle-cli.mjs): `tsc` alone leaves it behind.
+  const bundle = join(REPO_ROOT, 'dist', 'cli.bundle.cjs');
+  if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest) {
+    throw new Error("dist/cli.bundle.cjs is missing or older than dist/: run 'npm run build' first");
   }
 }
 

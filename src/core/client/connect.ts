@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type WebSocket from 'ws';
-import type { IClientOptions, IConnackPacket, MqttClient, Packet as MqttPacket } from 'mqtt';
+import { connect as mqttConnect, type IClientOptions, type IConnackPacket, type MqttClient, type Packet as MqttPacket } from 'mqtt';
 import { ReasonCode } from '../codec/constants.js';
 import type { Properties } from '../codec/types.js';
 import { ConnectError, connectError, isUnsupportedVersion } from './diagnose.js';
@@ -21,11 +21,8 @@ import type { ConnectionOptions, ProtocolLevel, TlsOptions } from './types.js';
 export { ConnectError } from './diagnose.js';
 export type { MqttClient, IConnackPacket, MqttPacket };
 
-// MQTT.js and ws are CommonJS. require() loads them in about half the time of an ESM import,
-// which must first scan every re-exporting file for named exports: it is most of `mqt pub`'s
-// start-up, and the command-line clients start once per message.
+// ws is CommonJS, loaded on demand: only WebSocket connections need it.
 const require = createRequire(import.meta.url);
-const { connect: mqttConnect } = require('mqtt') as typeof import('mqtt');
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_RECONNECT_PERIOD_MS = 1_000;

@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+/**
+ * Second half of `npm run build`: bundles the compiled CLI (dist/cli.js, its commands, yargs,
+ * MQTT.js, chalk, ora, inquirer) into one CommonJS file, dist/cli.bundle.cjs, which
+ * bin/mqt.js runs with V8's code cache.
+ *
+ * Why: `mqt pub` starts once per message. Unbundled, Node 20 spends most of a one-shot pub
+ * resolving, reading and compiling some 400 module files; one file with a code cache skips
+ * all three (see `npm run bench:startup`). The library entry (dist/index.js) stays unbundled.
+ *
+ * - Each of our modules keeps its own import.meta.url (its file in dist/): the bench engine
+ *   finds its worker and child-process files beside itself, the CLI its package.json.
+ * - Nothing is left to import() at run time: a script run with V8's code cache cannot
+ *   (Node 20 drops vm's importModuleDynamically for cached code).
+ * - string-width builds an Intl.Segmenter and a dozen Unicode-property regexps when it is
+ *   loaded (~35 ms); yargs, cliui and ora load it but only need it to lay out help or a
+ *   spinner. Its top level is deferred to its first call.
+ */
+import { readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const input = resolve(root, 'dist/cli.js');
+const output = resolve(root, 'dist/cli.bundle.cjs');
+const dist = resolve(root, 'dist');
+const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/**
+ * Wraps string-width's module body in a function run on the first call of its default export.
+ * Checks the shape it relies on (imports, then code, one default-exported function and no
+ * other export) and leaves the module as it is, with a warning, when a new version differs.
+ */
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  transform(code, id) {
+    if (!/[\\/]string-width[\\/]index\.js$/.test(id)) return null;
+    const lines = code.split('\n');
+    let i = 0;
+    while (i < lines.length && (lines[i].startsWith('import ') || lines[i].trim() === '')) i++;
+    const marker = 'export default function stringWidth(';
+    const body = lines.slice(i).join('\n');
+    if (body.split(marker).length !== 2 || /\bexport\b/.test(body.replace(marker, ''))) {
+      this.warn(`string-width at ${id} has a new shape; it is bundled as it is (its load costs start-up time)`);
+      return null;
+    }
+    return [
+      ...lines.slice(0, i),
+      'let loaded;',
+      `function load() {\n${body.replace(marker, 'function stringWidth(')}\nreturn stringWidth;\n}`,
+      'export default function lazyStringWidth(string, options) {',
+      '  return (loaded ??= load())(string, options);',
+      '}',
+    ].join('\n');
+  },
+};
+
+/** `import.meta.url` in a module of dist/ → that module's file URL, from the bundle's own place in dist/. */
+const ownUrl = {
+  name: 'own-import-meta-url',
+  transform(code, id) {
+    if (!id.startsWith(`${dist}${sep}`) || !code.includes('import.meta.url')) return null;
+    const path = `./${relative(dist, id).split(sep).join('/')}`;
+    // An import of its own: the module may name something `require` (connect.ts does).
+    const url = `new URL(${JSON.stringify(path)}, __bundleFileUrl(__filename)).href`;
+    return `import { pathToFileURL as __bundleFileUrl } from 'node:url';\n${code.replaceAll('import.meta.url', url)}`;
+  },
+};
+
+const warnings = [];
+const bundle = await rolldown({
+  input,
+  platform: 'node',
+  plugins: [lazyStringWidth, ownUrl],
+  external: (id) => builtins.has(id),
+  // yargs' `.config({ extends })` resolves a path with import.meta.resolve; mqt does not use it.
+  transform: { define: { 'import.meta.resolve': 'undefined' } },
+  onLog(level, log) {
+    if (level === 'warn') warnings.push(log.message);
+  },
+});
+// Whitespace and comments out (a quarter less to read at each start); names stay for stack traces.
+await bundle.write({ file: output, format: 'cjs', codeSplitting: false, minify: { compress: false, mangle: false } });
+await bundle.close();
+const text = readFileSync(output, 'utf8');
+for (const w of warnings) process.stderr.write(`bundle-cli: warning: ${w}\n`);
+if (/\bimport\(/.test(text) || text.includes('import.meta')) {
+  process.stderr.write('bundle-cli: dist/cli.bundle.cjs still holds import() or import.meta, which fail under the code cache\n');
+  process.exitCode = 1;
+}
