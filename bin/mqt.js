@@ -49,7 +49,8 @@ function load(file) {
 /**
  * Where the code cache lives: the user's own cache folder (never a shared one: it is code),
  * one file per Node version and build of the bundle. Undefined when caching is off
- * (NODE_DISABLE_COMPILE_CACHE, as for Node's own cache) or there is no home to keep it in.
+ * (NODE_DISABLE_COMPILE_CACHE, as for Node's own cache), there is no home to keep it in, or
+ * the build has no id.
  */
 function cachePath(file) {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
@@ -61,8 +62,15 @@ function cachePath(file) {
       return undefined;
     }
   }
-  const { size, mtimeMs } = statSync(file);
-  const build = `${size.toString(36)}-${Math.trunc(mtimeMs).toString(36)}`;
+  // The build's content hash (scripts/bundle-cli.mjs): V8 checks a cache against the source's
+  // length only, and npm installs every file with the same mtime.
+  let build;
+  try {
+    build = readFileSync(`${file}.id`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  if (!/^[0-9a-f]{16}$/.test(build)) return undefined;
   return join(base, 'mqt', `cli-${process.version}-${process.arch}-${build}.v8cache`);
 }
 

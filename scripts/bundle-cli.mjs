@@ -2,7 +2,7 @@
 /**
  * Second half of `npm run build`: bundles the compiled CLI (dist/cli.js, its commands, yargs,
  * MQTT.js, chalk, ora, inquirer) into one CommonJS file, dist/cli.bundle.cjs, which
- * bin/mqt.js runs with V8's code cache.
+ * bin/mqt.js runs with V8's code cache, and writes its content hash to dist/cli.bundle.cjs.id.
  *
  * Why: `mqt pub` starts once per message. Unbundled, Node 20 spends most of a one-shot pub
  * resolving, reading and compiling some 400 module files; one file with a code cache skips
@@ -16,7 +16,8 @@
  *   loaded (~35 ms); yargs, cliui and ora load it but only need it to lay out help or a
  *   spinner. Its top level is deferred to its first call.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +86,9 @@ const bundle = await rolldown({
 await bundle.write({ file: output, format: 'cjs', codeSplitting: false, minify: { compress: false, mangle: false } });
 await bundle.close();
 const text = readFileSync(output, 'utf8');
+// What the launcher names its code cache after: V8 checks a cache against the source's length
+// only, and npm gives every installed file the same mtime, so only the content tells builds apart.
+writeFileSync(`${output}.id`, `${createHash('sha256').update(text).digest('hex').slice(0, 16)}\n`);
 for (const w of warnings) process.stderr.write(`bundle-cli: warning: ${w}\n`);
 if (/\bimport\(/.test(text) || text.includes('import.meta')) {
   process.stderr.write('bundle-cli: dist/cli.bundle.cjs still holds import() or import.meta, which fail under the code cache\n');

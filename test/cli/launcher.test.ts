@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MQT_BIN, assertFreshBuild } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, REPO_ROOT, assertFreshBuild } from '../helpers/spawn-mqt.js';
 
-const VERSION = (JSON.parse(spawnSync('cat', [new URL('../../package.json', import.meta.url).pathname], { encoding: 'utf8' }).stdout) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 describe('bin/mqt.js', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mqt-launcher-'));
@@ -56,7 +56,8 @@ describe('bin/mqt.js code cache', () => {
     run();
     const [file, ...more] = caches();
     expect(more).toEqual([]);
-    expect(file).toMatch(new RegExp(`^cli-${process.version}-${process.arch}-[0-9a-z]+-[0-9a-z]+\\.v8cache$`));
+    const buildId = readFileSync(join(REPO_ROOT, 'dist', 'cli.bundle.cjs.id'), 'utf8').trim();
+    expect(file).toBe(`cli-${process.version}-${process.arch}-${buildId}.v8cache`);
     expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
     const path = join(cacheDir(), file!);
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -96,6 +97,34 @@ describe('bin/mqt.js code cache', () => {
       run({ XDG_CACHE_HOME: home, NODE_DISABLE_COMPILE_CACHE: '1' });
       expect(readdirSync(home)).toEqual([]);
     } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('is named after the content of the build, not its size or date (npm installs every file with one mtime)', () => {
+    // A copy of the package: the launcher and the bundle, whose build id we control.
+    const pkg = mkdtempSync(join(tmpdir(), 'mqt-pkg-'));
+    const home = mkdtempSync(join(tmpdir(), 'mqt-cache-'));
+    try {
+      mkdirSync(join(pkg, 'bin'));
+      mkdirSync(join(pkg, 'dist'));
+      writeFileSync(join(pkg, 'package.json'), `{ "type": "module", "version": "${VERSION}" }\n`);
+      copyFileSync(MQT_BIN, join(pkg, 'bin', 'mqt.js'));
+      copyFileSync(join(REPO_ROOT, 'dist', 'cli.bundle.cjs'), join(pkg, 'dist', 'cli.bundle.cjs'));
+      const start = () => {
+        const r = spawnSync(process.execPath, [join(pkg, 'bin', 'mqt.js'), '--version'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
+        expect([r.status, r.stdout, r.stderr]).toEqual([0, `${VERSION}\n`, '']);
+        return existsSync(join(home, 'mqt')) ? readdirSync(join(home, 'mqt')).sort() : [];
+      };
+      // No id: no cache, rather than one that could belong to another build.
+      expect(start()).toEqual([]);
+      writeFileSync(join(pkg, 'dist', 'cli.bundle.cjs.id'), '0123456789abcdef\n');
+      expect(start()).toEqual([`cli-${process.version}-${process.arch}-0123456789abcdef.v8cache`]);
+      // Another build of the same size and date: a cache of its own.
+      writeFileSync(join(pkg, 'dist', 'cli.bundle.cjs.id'), 'fedcba9876543210\n');
+      expect(start()).toEqual([`cli-${process.version}-${process.arch}-0123456789abcdef.v8cache`, `cli-${process.version}-${process.arch}-fedcba9876543210.v8cache`]);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
     }
   });
