@@ -2,6 +2,7 @@
  * Our broker on real sockets for interop tests: TCP and WebSocket (path /mqtt) on ports the
  * kernel picks, loopback only. Stop it in afterEach (or finally) so no test leaks a listener.
  */
+import { afterEach, beforeEach } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import type { BrokerEvents } from '../../src/core/broker/events.js';
 
@@ -35,6 +36,46 @@ export async function startBroker(options: CreateBrokerOptions = {}): Promise<St
     url: `mqtt://127.0.0.1:${tcp.port}`,
     wsUrl: `ws://127.0.0.1:${ws.port}/mqtt`,
     stop: () => broker.close(),
+  };
+}
+
+/**
+ * A broker of its own for every test of the calling describe block: started before each test,
+ * stopped after it once `cleanup` (peers, clients) has ended what the test left open. The
+ * object returned reads through to the current test's broker.
+ */
+export function brokerPerTest(cleanup?: () => Promise<void>): StartedBroker {
+  let current: StartedBroker | undefined;
+  const now = (): StartedBroker => {
+    if (current === undefined) throw new Error('brokerPerTest: the broker exists only while a test runs');
+    return current;
+  };
+  beforeEach(async () => {
+    current = await startBroker();
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    await current?.stop();
+    current = undefined;
+  });
+  return {
+    get broker() {
+      return now().broker;
+    },
+    host: '127.0.0.1',
+    get port() {
+      return now().port;
+    },
+    get wsPort() {
+      return now().wsPort;
+    },
+    get url() {
+      return now().url;
+    },
+    get wsUrl() {
+      return now().wsUrl;
+    },
+    stop: () => now().stop(),
   };
 }
 

@@ -4,9 +4,9 @@
  * mosquitto_sub prints each message as `MSG <retain> <qos> <topic> <payload>` (-F), and with
  * -d its packet log, which tells us when the subscription stands and which acks flowed.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { killPeers, needPeers, peers, runPeer, spawnPeer, type PeerProcess } from '../helpers/peers.js';
-import { brokerEvent, startBroker, type StartedBroker } from '../helpers/start-broker.js';
+import { brokerEvent, brokerPerTest } from '../helpers/start-broker.js';
 
 const gate = needPeers('mosquitto-clients');
 
@@ -16,19 +16,11 @@ const VERSIONS = [
 ] as const;
 
 describe.skipIf(gate.skip)('mosquitto_pub/mosquitto_sub through our broker', () => {
-  let server: StartedBroker | undefined;
   beforeEach(gate.check);
-  beforeEach(async () => {
-    server = await startBroker();
-  });
-  afterEach(async () => {
-    await killPeers();
-    await server?.stop();
-    server = undefined;
-  });
+  const server = brokerPerTest(killPeers);
 
   describe.each(VERSIONS)('MQTT %s', (_label, version) => {
-    const common = (): string[] => ['-h', '127.0.0.1', '-p', String(server!.port), '-V', version];
+    const common = (): string[] => ['-h', '127.0.0.1', '-p', String(server.port), '-V', version];
 
     /**
      * A mosquitto_sub, running until it exits by itself (-C, -E, -W) or is killed, and the
@@ -37,7 +29,7 @@ describe.skipIf(gate.skip)('mosquitto_pub/mosquitto_sub through our broker', () 
      */
     let subs = 0;
     function sub(args: string[], id = `interop-sub-${++subs}`): { p: PeerProcess; subscribed: Promise<unknown> } {
-      const subscribed = brokerEvent(server!.broker, 'subscribe', (client) => client.clientId === id);
+      const subscribed = brokerEvent(server.broker, 'subscribe', (client) => client.clientId === id);
       const p = spawnPeer(peers().mosquittoSub!, [...common(), '-i', id, '-d', '-F', 'MSG %r %q %t %p', ...args]);
       return { p, subscribed };
     }

@@ -4,8 +4,8 @@
  */
 import type { Packet } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
+import { describe, expect, it } from 'vitest';
+import { brokerPerTest } from '../helpers/start-broker.js';
 import { closeAll, openClient } from './mqttjs-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -21,14 +21,7 @@ function recordPublishes(client: { on(event: 'packetsend', cb: (p: Packet) => vo
 }
 
 describe('MQTT.js 5.0 features through our broker', () => {
-  let server: StartedBroker;
-  beforeEach(async () => {
-    server = await startBroker();
-  });
-  afterEach(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = brokerPerTest(closeAll);
 
   // 5.0 section 3.3.2.3.4: the broker assigns aliases to a client that allows them
   // (Topic Alias Maximum in CONNECT), never above that maximum [MQTT-3.3.2-10].

@@ -3,19 +3,12 @@
  * QoS 0/1/2, retained messages, wills, persistent sessions, and the WebSocket listener.
  * MQTT 5-only features are in mqttjs-v5.test.ts. MQTT.js is a dependency: nothing to skip.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { brokerEvent, startBroker, type StartedBroker } from '../helpers/start-broker.js';
+import { describe, expect, it } from 'vitest';
+import { brokerEvent, brokerPerTest } from '../helpers/start-broker.js';
 import { closeAll, openClient, within } from './mqttjs-client.js';
 
 describe('MQTT.js through our broker', () => {
-  let server: StartedBroker;
-  beforeEach(async () => {
-    server = await startBroker();
-  });
-  afterEach(async () => {
-    await closeAll();
-    await server.stop();
-  });
+  const server = brokerPerTest(closeAll);
 
   describe.each([4, 5] as const)('protocolVersion %i', (protocolVersion) => {
     // [MQTT-4.3.1-1] [MQTT-4.3.2-1] [MQTT-4.3.3-1] each QoS flow end to end; the publish

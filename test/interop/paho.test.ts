@@ -4,9 +4,9 @@
  * run of the script below, which prints what paho saw as JSON lines and exits non-zero, with
  * an {"event": "error"} line, when something does not arrive in time.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { killPeers, needPeers, peers, runPeer } from '../helpers/peers.js';
-import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
+import { brokerPerTest } from '../helpers/start-broker.js';
 
 const gate = needPeers('paho');
 
@@ -133,20 +133,12 @@ interface Line {
 }
 
 describe.skipIf(gate.skip)('Python paho-mqtt through our broker', () => {
-  let server: StartedBroker | undefined;
   beforeEach(gate.check);
-  beforeEach(async () => {
-    server = await startBroker();
-  });
-  afterEach(async () => {
-    await killPeers();
-    await server?.stop();
-    server = undefined;
-  });
+  const server = brokerPerTest(killPeers);
 
   /** Runs one scenario of SCRIPT; returns its JSON lines by event. */
   async function paho(scenario: string, version: '3.1.1' | '5'): Promise<Record<string, Line>> {
-    const r = await runPeer(peers().python!, ['-c', SCRIPT, scenario, version === '5' ? '5' : '4', String(server!.port)]);
+    const r = await runPeer(peers().python!, ['-c', SCRIPT, scenario, version === '5' ? '5' : '4', String(server.port)]);
     const lines = r.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
     expect(r.code, `paho ${scenario} ${version}:\n${r.stdout}\n${r.stderr}`).toBe(0);
     return Object.fromEntries(lines.map((l) => [l.event, l]));
@@ -181,7 +173,7 @@ describe.skipIf(gate.skip)('Python paho-mqtt through our broker', () => {
         { topic: 'paho/retained', payload: 'kept', qos: 1, retain: true },
         { topic: 'paho/live', payload: 'live', qos: 1, retain: false },
       ]);
-      expect(server!.broker.retained.get('paho/live')?.payload.toString()).toBe('live');
+      expect(server.broker.retained.get('paho/live')?.payload.toString()).toBe('live');
     });
 
     // [MQTT-3.1.2-8] the will of a connection closed without DISCONNECT; [MQTT-3.1.2-10] none after one.
