@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCompare, parseWarmup, readConfig } from '../../src/commands/bench-run.js';
-import { encode } from '../../src/core/codec/encode.js';
-import { Parser } from '../../src/core/codec/parser.js';
-import type { Packet, PublishPacket } from '../../src/core/codec/types.js';
+import type { PublishPacket } from '../../src/core/codec/types.js';
 import { topicMatches } from '../../src/core/topic/match.js';
+import { startFakeBroker, type FakeClient } from '../helpers/fake-broker.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
 import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
@@ -282,65 +281,29 @@ describe('bad input: one line and a pointer to --help, exit 1', () => {
 // ---- a broker that loses messages on purpose ---------------------------------------------
 
 /**
- * Just enough broker for the bench, on our codec: CONNECT, SUBSCRIBE, PUBLISH at every QoS with
- * its acks, PINGREQ. It acknowledges every PUBLISH it receives but forwards only nine in ten
+ * Just enough broker for the bench: PUBLISH at every QoS with its acks on top of the fake
+ * broker's defaults. It acknowledges every PUBLISH it receives but forwards only nine in ten
  * (every 10th forwarded copy is dropped): a broker that breaks QoS 1's promise.
  */
-function startLossyBroker(): Promise<{ port: number; dropped: () => number; close: () => Promise<void> }> {
-  const subs: { socket: Socket; filter: string; qos: number; version: 4 | 5; nextId: number }[] = [];
+async function startLossyBroker(): Promise<{ port: number; dropped: () => number; close: () => Promise<void> }> {
+  const subs: { client: FakeClient; filter: string; qos: number; nextId: number }[] = [];
   let forwarded = 0;
   let dropped = 0;
-  const server: Server = createServer((socket) => {
-    socket.setNoDelay(true);
-    const parser = new Parser();
-    let version: 4 | 5 = 4;
-    const send = (p: Packet): void => {
-      socket.write(encode(p, version));
-    };
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      for (let i = subs.length - 1; i >= 0; i--) if (subs[i]!.socket === socket) subs.splice(i, 1);
-    });
-    socket.on('data', (chunk) => {
-      let packets: Packet[];
-      try {
-        packets = parser.push(chunk);
-      } catch {
-        socket.destroy();
-        return;
+  const broker = await startFakeBroker({
+    onPacket(p, client) {
+      if (p.type === 'subscribe') {
+        for (const s of p.subscriptions) subs.push({ client, filter: s.topicFilter, qos: s.qos, nextId: 1 });
+        return false; // the default SUBACK
       }
-      for (const p of packets) {
-        switch (p.type) {
-          case 'connect':
-            version = p.protocolVersion === 5 ? 5 : 4;
-            send({ type: 'connack', sessionPresent: false, reasonCode: 0 });
-            break;
-          case 'subscribe':
-            for (const s of p.subscriptions) subs.push({ socket, filter: s.topicFilter, qos: s.qos, version, nextId: 1 });
-            send({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((s) => s.qos) });
-            break;
-          case 'publish':
-            if (p.qos === 1) send({ type: 'puback', packetId: p.packetId!, reasonCode: 0 });
-            if (p.qos === 2) send({ type: 'pubrec', packetId: p.packetId!, reasonCode: 0 });
-            forward(p);
-            break;
-          case 'pubrel':
-            send({ type: 'pubcomp', packetId: p.packetId, reasonCode: 0 });
-            break;
-          case 'pubrec':
-            send({ type: 'pubrel', packetId: p.packetId, reasonCode: 0 });
-            break;
-          case 'pingreq':
-            send({ type: 'pingresp' });
-            break;
-          case 'disconnect':
-            socket.end();
-            break;
-          default:
-            break; // puback / pubcomp from subscribers: nothing to do
-        }
-      }
-    });
+      if (p.type !== 'publish') return false;
+      if (p.qos === 1) client.send({ type: 'puback', packetId: p.packetId!, reasonCode: 0 });
+      if (p.qos === 2) client.send({ type: 'pubrec', packetId: p.packetId!, reasonCode: 0 });
+      forward(p);
+      return true;
+    },
+    onClose(client) {
+      for (let i = subs.length - 1; i >= 0; i--) if (subs[i]!.client === client) subs.splice(i, 1);
+    },
   });
   function forward(p: PublishPacket): void {
     for (const s of subs) {
@@ -355,22 +318,10 @@ function startLossyBroker(): Promise<{ port: number; dropped: () => number; clos
         out.packetId = s.nextId;
         s.nextId = s.nextId === 65_535 ? 1 : s.nextId + 1;
       }
-      s.socket.write(encode(out, s.version));
+      s.client.send(out);
     }
   }
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        dropped: () => dropped,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of subs) s.socket.destroy();
-          }),
-      });
-    });
-  });
+  return { port: broker.port, dropped: () => dropped, close: broker.close };
 }
 
 /** A port nobody listens on. */

@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connectAsync, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encode, Parser, type Packet, type ProtocolVersion } from '../../src/core/codec/index.js';
 import { topicMatches } from '../../src/core/topic/match.js';
+import { startFakeBroker } from '../helpers/fake-broker.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
 import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
@@ -211,53 +210,30 @@ describe.skipIf(mosquittoGate.skip)('mqt retain-clear at scale', () => {
 // ---- a broker that keeps what it is told to delete ----------------------------------------------
 
 /**
- * Answers CONNECT and SUBSCRIBE (then sends `retained` with the retain flag), acknowledges every
- * PUBLISH, and ignores empty retained publishes to the topics `keeps` names (5.0: or refuses
- * them with `refuse` as the PUBACK reason code). Written on our codec.
+ * Answers SUBSCRIBE (then sends `retained` with the retain flag), acknowledges every PUBLISH,
+ * and ignores empty retained publishes to the topics `keeps` names (5.0: or refuses them with
+ * `refuse` as the PUBACK reason code). The rest is the shared fake broker's.
  */
 async function stubbornBroker(retained: readonly string[], keeps: (topic: string) => boolean, refuse?: number): Promise<{ port: number; stop(): Promise<void> }> {
   const store = new Set(retained);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const parser = new Parser();
-    let version: ProtocolVersion = 4;
-    const send = (p: Packet): void => void socket.write(encode(p, version));
-    socket.on('data', (chunk: Buffer) => {
-      for (const p of parser.push(chunk)) {
-        if (p.type === 'connect') {
-          version = p.protocolVersion;
-          send({ type: 'connack', sessionPresent: false, reasonCode: 0 });
-        } else if (p.type === 'subscribe') {
-          send({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map(() => 1) });
-          for (const topic of store) {
-            if (p.subscriptions.some((s) => topicMatches(s.topicFilter, topic))) send({ type: 'publish', topic, payload: Buffer.from('kept'), qos: 0, retain: true, dup: false });
-          }
-        } else if (p.type === 'unsubscribe') {
-          send({ type: 'unsuback', packetId: p.packetId, ...(version === 5 ? { reasonCodes: p.topicFilters.map(() => 0) } : {}) });
-        } else if (p.type === 'publish') {
-          const kept = keeps(p.topic);
-          if (p.retain && p.payload.length === 0 && !kept) store.delete(p.topic);
-          const reasonCode = kept && refuse !== undefined && version === 5 ? refuse : 0;
-          if (p.qos === 1) send({ type: 'puback', packetId: p.packetId!, ...(version === 5 ? { reasonCode } : {}) });
-        } else if (p.type === 'pingreq') {
-          send({ type: 'pingresp' });
-        } else if (p.type === 'disconnect') {
-          socket.end();
+  const broker = await startFakeBroker({
+    onPacket(p, { version, send }) {
+      if (p.type === 'subscribe') {
+        send({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map(() => 1) });
+        for (const topic of store) {
+          if (p.subscriptions.some((s) => topicMatches(s.topicFilter, topic))) send({ type: 'publish', topic, payload: Buffer.from('kept'), qos: 0, retain: true, dup: false });
         }
+        return true;
       }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    stop: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (p.type !== 'publish') return false;
+      const kept = keeps(p.topic);
+      if (p.retain && p.payload.length === 0 && !kept) store.delete(p.topic);
+      const reasonCode = kept && refuse !== undefined && version === 5 ? refuse : 0;
+      if (p.qos === 1) send({ type: 'puback', packetId: p.packetId!, ...(version === 5 ? { reasonCode } : {}) });
+      return true;
     },
-  };
+  });
+  return { port: broker.port, stop: broker.close };
 }
 
 describe.concurrent('mqt retain-clear verifies what it cleared', () => {

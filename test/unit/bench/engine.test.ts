@@ -5,7 +5,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,9 +14,9 @@ import { now } from '../../../src/core/bench/clock.js';
 import { makePlan } from '../../../src/core/bench/scenarios.js';
 import { WorkerShard } from '../../../src/core/bench/workers.js';
 import { runBench, setWorkerScript, type BenchConfig, type BenchResult, type BenchTarget } from '../../../src/core/bench/index.js';
-import { encode, Parser, type Packet } from '../../../src/core/codec/index.js';
 import type { ConnectionOptions } from '../../../src/core/client/types.js';
 import { startBroker, type StartedBroker } from '../../helpers/start-broker.js';
+import { startFakeBroker, type FakeBroker, type FakeClient } from '../../helpers/fake-broker.js';
 import { freePort } from '../../helpers/free-port.js';
 import { startMosquitto, type RunningMosquitto } from '../../helpers/mosquitto.js';
 import { needPeers } from '../../helpers/peers.js';
@@ -508,73 +507,28 @@ describe('bench engine over TLS and secure WebSocket (mosquitto, certificates ma
 });
 
 /**
- * A broker that speaks just enough MQTT (our codec): CONNACK, SUBACK, PINGRESP, acks every
- * PUBLISH it receives, and forwards them to its subscribers, except every 10th.
+ * A broker that speaks just enough MQTT (the fake broker's defaults), acks every PUBLISH it
+ * receives, and forwards them to its subscribers, except every 10th.
  */
-async function startLossyBroker(): Promise<{ port: number; close(): Promise<void> }> {
-  const subscribers = new Set<{ socket: Socket; version: 3 | 4 | 5 }>();
-  const sockets = new Set<Socket>();
+async function startLossyBroker(): Promise<FakeBroker> {
+  const subscribers = new Set<FakeClient>();
   let received = 0;
   let nextId = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    const parser = new Parser();
-    const me = { socket, version: 4 as 3 | 4 | 5 };
-    const send = (p: Packet): void => {
-      socket.write(encode(p, me.version));
-    };
-    socket.on('data', (chunk) => {
-      for (const p of parser.push(chunk)) {
-        me.version = parser.protocolVersion;
-        switch (p.type) {
-          case 'connect':
-            send({ type: 'connack', sessionPresent: false, reasonCode: 0 });
-            break;
-          case 'subscribe':
-            subscribers.add(me);
-            send({ type: 'suback', packetId: p.packetId, reasonCodes: p.subscriptions.map((s) => s.qos) });
-            break;
-          case 'publish': {
-            if (p.qos === 1) send({ type: 'puback', packetId: p.packetId! });
-            if (p.qos === 2) send({ type: 'pubrec', packetId: p.packetId! });
-            if (++received % 10 === 0) break; // the loss
-            for (const s of subscribers) {
-              nextId = (nextId % 65_535) + 1;
-              s.socket.write(encode({ ...p, dup: false, packetId: p.qos > 0 ? nextId : undefined }, s.version));
-            }
-            break;
-          }
-          case 'pubrel':
-            send({ type: 'pubcomp', packetId: p.packetId });
-            break;
-          case 'pubrec':
-            send({ type: 'pubrel', packetId: p.packetId });
-            break;
-          case 'pingreq':
-            send({ type: 'pingresp' });
-            break;
-          case 'disconnect':
-            socket.end();
-            break;
-          default:
-        }
+  return startFakeBroker({
+    onPacket(p, client) {
+      if (p.type === 'subscribe') subscribers.add(client);
+      if (p.type !== 'publish') return false;
+      if (p.qos === 1) client.send({ type: 'puback', packetId: p.packetId! });
+      if (p.qos === 2) client.send({ type: 'pubrec', packetId: p.packetId! });
+      if (++received % 10 === 0) return true; // the loss
+      for (const s of subscribers) {
+        nextId = (nextId % 65_535) + 1;
+        s.send({ ...p, dup: false, packetId: p.qos > 0 ? nextId : undefined });
       }
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      subscribers.delete(me);
-      sockets.delete(socket);
-    });
+      return true;
+    },
+    onClose: (client) => subscribers.delete(client),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 describe('bench engine against a lossy broker', () => {

@@ -1,14 +1,14 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { Chalk } from 'chalk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection } from '../../../src/core/client/connect.js';
 import { clear, discover, RetainClearError, select, verify, type DiscoverOptions, type RetainedMessage } from '../../../src/core/client/retain-clear.js';
 import type { ConnectionOptions, ProtocolLevel } from '../../../src/core/client/types.js';
-import { encode, Parser, type Packet, type Properties, type ProtocolVersion } from '../../../src/core/codec/index.js';
+import type { Packet, Properties } from '../../../src/core/codec/index.js';
 import { topicMatches } from '../../../src/core/topic/match.js';
 import { count, filterPhrase, formatBytes, formatDuration, jsonReport, listing, question, summaryLine, timeoutNote, type FoundSummary } from '../../../src/commands/render/retain-clear-output.js';
 import { startBroker, type StartedBroker } from '../../helpers/start-broker.js';
+import { startFakeBroker, type FakeBroker as SharedFakeBroker, type FakeClient } from '../../helpers/fake-broker.js';
 
 function options(port: number, protocolVersion: ProtocolLevel = 5): ConnectionOptions {
   return {
@@ -49,9 +49,9 @@ interface FakeOptions {
 }
 
 /**
- * A minimal broker written on our codec: CONNECT, SUBSCRIBE (then its retained messages, with
- * the retain flag), UNSUBSCRIBE, PUBLISH (retain store; empty retained deletes unless `keeps`),
- * PINGREQ, DISCONNECT. It misbehaves only as told, and records what it saw.
+ * A minimal broker on the shared fake: SUBSCRIBE is followed by its retained messages (with the
+ * retain flag), PUBLISH goes to a retain store (empty retained deletes unless `keeps`). It
+ * misbehaves only as told, and records what it saw.
  */
 class FakeBroker {
   readonly retained = new Map<string, { payload: Buffer; properties?: Properties }>();
@@ -59,17 +59,15 @@ class FakeBroker {
   /** Most publishes awaiting a PUBACK at once. */
   maxOutstanding = 0;
   private outstanding: (() => void)[] = [];
-  private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private server!: Server;
+  private broker!: SharedFakeBroker;
   port = 0;
 
   constructor(private readonly o: FakeOptions = {}) {}
 
   async start(): Promise<this> {
-    this.server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
+    this.broker = await startFakeBroker({ onPacket: (p, client) => this.onPacket(p, client) });
+    this.port = this.broker.port;
     return this;
   }
 
@@ -79,83 +77,61 @@ class FakeBroker {
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.broker.close();
   }
 
-  private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const parser = new Parser();
-    let version: ProtocolVersion = 4;
-    const send = (p: Packet): void => {
-      if (!socket.destroyed) socket.write(encode(p, version));
-    };
-    socket.on('data', (chunk: Buffer) => {
-      for (const p of parser.push(chunk)) {
-        switch (p.type) {
-          case 'connect':
-            version = p.protocolVersion;
-            send({ type: 'connack', sessionPresent: false, reasonCode: 0, ...(version === 5 && this.o.connack ? { properties: this.o.connack } : {}) });
-            break;
-          case 'subscribe': {
-            const codes = p.subscriptions.map((s) => this.o.suback?.(s.topicFilter) ?? 1);
-            send({ type: 'suback', packetId: p.packetId, reasonCodes: codes });
-            p.subscriptions.forEach((s, i) => {
-              if (codes[i]! >= 0x80) return;
-              for (const [topic, m] of this.retained) {
-                if (topicMatches(s.topicFilter, topic)) send({ type: 'publish', topic, payload: m.payload, qos: 0, retain: true, dup: false, ...(version === 5 && m.properties ? { properties: m.properties } : {}) });
-              }
-            });
-            let at = 0;
-            for (const a of this.o.after ?? []) {
-              at += a.delayMs;
-              const t = setTimeout(() => send({ type: 'publish', topic: a.topic, payload: Buffer.from('x'), qos: 0, retain: a.retain, dup: false }), at);
-              this.timers.add(t);
-            }
-            if (this.o.endless) {
-              const t = setInterval(() => send({ type: 'publish', topic: 'forever/x', payload: Buffer.from('x'), qos: 0, retain: true, dup: false }), 30);
-              this.timers.add(t);
-            }
-            break;
+  private onPacket(p: Packet, client: FakeClient): boolean {
+    const { version, send } = client;
+    switch (p.type) {
+      case 'connect':
+        send({ type: 'connack', sessionPresent: false, reasonCode: 0, ...(version === 5 && this.o.connack ? { properties: this.o.connack } : {}) });
+        return true;
+      case 'subscribe': {
+        const codes = p.subscriptions.map((s) => this.o.suback?.(s.topicFilter) ?? 1);
+        send({ type: 'suback', packetId: p.packetId, reasonCodes: codes });
+        p.subscriptions.forEach((s, i) => {
+          if (codes[i]! >= 0x80) return;
+          for (const [topic, m] of this.retained) {
+            if (topicMatches(s.topicFilter, topic)) send({ type: 'publish', topic, payload: m.payload, qos: 0, retain: true, dup: false, ...(version === 5 && m.properties ? { properties: m.properties } : {}) });
           }
-          case 'unsubscribe':
-            send({ type: 'unsuback', packetId: p.packetId, ...(version === 5 ? { reasonCodes: p.topicFilters.map(() => 0) } : {}) });
-            break;
-          case 'publish': {
-            this.publishes.push(p.topic);
-            if (this.o.closeAfterPublishes !== undefined && this.publishes.length >= this.o.closeAfterPublishes) {
-              socket.destroy();
-              return;
-            }
-            const code = this.o.puback?.(p.topic) ?? 0;
-            if (p.retain && code < 0x80) {
-              if (p.payload.length > 0) this.retained.set(p.topic, { payload: p.payload });
-              else if (!this.o.keeps?.(p.topic)) this.retained.delete(p.topic);
-            }
-            if (p.qos === 1) {
-              const ack = (): void => send({ type: 'puback', packetId: p.packetId!, ...(version === 5 ? { reasonCode: code } : {}) });
-              if (this.o.holdAcks) {
-                this.outstanding.push(ack);
-                this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding.length);
-              } else {
-                ack();
-              }
-            }
-            break;
-          }
-          case 'pingreq':
-            send({ type: 'pingresp' });
-            break;
-          case 'disconnect':
-            socket.end();
-            break;
-          default:
-            break;
+        });
+        let at = 0;
+        for (const a of this.o.after ?? []) {
+          at += a.delayMs;
+          const t = setTimeout(() => send({ type: 'publish', topic: a.topic, payload: Buffer.from('x'), qos: 0, retain: a.retain, dup: false }), at);
+          this.timers.add(t);
         }
+        if (this.o.endless) {
+          const t = setInterval(() => send({ type: 'publish', topic: 'forever/x', payload: Buffer.from('x'), qos: 0, retain: true, dup: false }), 30);
+          this.timers.add(t);
+        }
+        return true;
       }
-    });
+      case 'publish': {
+        this.publishes.push(p.topic);
+        if (this.o.closeAfterPublishes !== undefined && this.publishes.length >= this.o.closeAfterPublishes) {
+          client.socket.destroy();
+          return true;
+        }
+        const code = this.o.puback?.(p.topic) ?? 0;
+        if (p.retain && code < 0x80) {
+          if (p.payload.length > 0) this.retained.set(p.topic, { payload: p.payload });
+          else if (!this.o.keeps?.(p.topic)) this.retained.delete(p.topic);
+        }
+        if (p.qos === 1) {
+          const ack = (): void => send({ type: 'puback', packetId: p.packetId!, ...(version === 5 ? { reasonCode: code } : {}) });
+          if (this.o.holdAcks) {
+            this.outstanding.push(ack);
+            this.maxOutstanding = Math.max(this.maxOutstanding, this.outstanding.length);
+          } else {
+            ack();
+          }
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
   }
 }
 
