@@ -2,6 +2,8 @@
  * CONNECT and CONNACK: ordering, client identifiers, protocol versions, authentication,
  * takeover and the 5.0 CONNACK properties.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import { ReasonCode } from '../../src/core/codec/constants.js';
@@ -338,5 +340,36 @@ describe('CONNACK properties (5.0 section 3.2.2.3)', () => {
     // [MQTT-3.2.2-22] a keep-alive within the limit stands: no Server Keep Alive.
     const { connack: low } = await connect(broker, { protocolVersion: 5, clientId: 'low', keepalive: 10 });
     expect(low.properties?.serverKeepAlive).toBeUndefined();
+  });
+});
+
+describe('after a client leaves', () => {
+  /** Connects, leaves with DISCONNECT, closes its end; returns a weak reference to the broker's connection. */
+  async function connectAndLeave(clientId: string): Promise<WeakRef<object>> {
+    const { client } = await connect(broker, { clientId });
+    const conn = [...broker.connections].find((c) => c.clientId === clientId);
+    if (conn === undefined) throw new Error(`no connection for ${clientId}`);
+    const ref = new WeakRef(conn);
+    client.send({ type: 'disconnect' });
+    await client.expectClosed();
+    client.stream.destroy();
+    return ref;
+  }
+
+  // Brokers serve many one-shot clients (mosquitto_pub, mqt pub, scripts): a closed connection
+  // and its session must be garbage at once, not held for the second the broker gives a slow
+  // peer to read its last packet before it cuts the socket.
+  it('holds nothing of a connection that has closed', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    start();
+    const refs: WeakRef<object>[] = [];
+    for (let i = 0; i < 20; i++) refs.push(await connectAndLeave(`leaver-${i}`));
+    expect(broker.connections.size).toBe(0);
+    expect(broker.sessions.size).toBe(0);
+    // WeakRefs hold their targets until the current job ends; the closes finish on setImmediate.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    gc();
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBe(0);
   });
 });

@@ -61,4 +61,25 @@ describe.concurrent('keep-alive', () => {
     await client.expectClosed(2000);
     expect(client.received).toEqual([]);
   });
+
+  // One timer serves every connection waiting for its CONNECT: each still gets its own deadline.
+  it('gives each connection its own CONNECT deadline, and none to one that has connected', async (ctx) => {
+    const broker = brokerFor(ctx, { connectTimeoutMs: 300 });
+    const t0 = Date.now();
+    const first = openClient(broker);
+    await sleep(150);
+    const second = openClient(broker);
+    const { client: connected } = await connect(broker, { clientId: 'in-time', keepalive: 0 });
+    await first.expectClosed(2000);
+    const firstAt = Date.now() - t0;
+    expect(second.closed).toBe(false);
+    await second.expectClosed(2000);
+    const secondAt = Date.now() - t0;
+    expect(firstAt).toBeGreaterThanOrEqual(290);
+    expect(secondAt).toBeGreaterThanOrEqual(440);
+    expect(secondAt - firstAt).toBeGreaterThanOrEqual(100);
+    await sleep(200);
+    expect(connected.closed).toBe(false);
+    expect(broker.connections.size).toBe(1);
+  });
 });

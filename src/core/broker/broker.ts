@@ -55,6 +55,13 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private readonly flushAllBound = (): void => this.flushAll();
   private listeners_: Listener[] = [];
   private closed = false;
+  /**
+   * Connections still waiting for their CONNECT, in the order they came (a Set keeps it): one
+   * timer, due when the oldest runs out of time, instead of one timer per connection.
+   */
+  private readonly awaitingConnect = new Set<Connection>();
+  private connectTimer: NodeJS.Timeout | undefined = undefined;
+  private readonly connectDeadlineBound = (): void => this.connectDeadline();
 
   constructor(options: CreateBrokerOptions = {}) {
     super();
@@ -77,7 +84,29 @@ export class Broker extends EventEmitter<BrokerEvents> {
       return conn;
     }
     this.connections.add(conn);
+    this.awaitingConnect.add(conn);
+    this.connectTimer ??= setTimeout(this.connectDeadlineBound, this.config.connectTimeoutMs).unref();
     return conn;
+  }
+
+  /** `conn` sent its CONNECT (or closed): no longer on the clock for it. */
+  connectArrived(conn: Connection): void {
+    this.awaitingConnect.delete(conn);
+  }
+
+  /** Closes whoever has waited connectTimeoutMs without a CONNECT; re-arms for the next oldest. */
+  private connectDeadline(): void {
+    this.connectTimer = undefined;
+    const now = Date.now();
+    for (const conn of this.awaitingConnect) {
+      const due = conn.openedAt + this.config.connectTimeoutMs;
+      if (due > now) {
+        this.connectTimer = setTimeout(this.connectDeadlineBound, due - now).unref();
+        return;
+      }
+      this.awaitingConnect.delete(conn);
+      conn.close('no CONNECT in time', false);
+    }
   }
 
   /** Starts listeners (TCP, and WebSocket when `ws` is given); resolves with their addresses. */
@@ -91,6 +120,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     // DISCONNECT 0x8B goes out first: closing a listener destroys its sockets, and a packet
     // queued on a destroyed socket is never written.
     for (const conn of [...this.connections]) conn.disconnectWith(0x8b, 'server shutting down');
@@ -192,6 +223,7 @@ export class Broker extends EventEmitter<BrokerEvents> {
   /** Called by a connection when it ends. */
   connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
     this.connections.delete(conn);
+    this.awaitingConnect.delete(conn);
     conn.releaseThrottles();
     const session = conn.session;
     if (session === null || session.connection !== conn) {
@@ -269,9 +301,8 @@ export class Broker extends EventEmitter<BrokerEvents> {
     if (this.sessions.get(session.clientId) !== session) return;
     this.publishWill(session);
     session.clearTimers();
-    for (const filter of session.subscriptions.keys()) this.router.trie.remove(filter, session.clientId);
-    session.subscriptions.clear();
-    session.inflight.clear();
+    for (const filter of session.subscribedFilters()) this.router.trie.remove(filter, session.clientId);
+    session.clearTables();
     session.resend.length = 0;
     session.clearQueue();
     this.sessions.delete(session.clientId);

@@ -45,6 +45,10 @@ function connackCodeV3(reason: number): number {
 
 let connectionCounter = 0;
 
+function destroyStream(stream: Duplex): void {
+  stream.destroy();
+}
+
 export class Connection implements ClientInfo {
   state = State.New;
   protocolVersion: ProtocolVersion = 4;
@@ -65,7 +69,9 @@ export class Connection implements ClientInfo {
 
   /** Keep-alive in ms (1.5 x the negotiated value [MQTT-3.1.2-24]), 0 for none. */
   keepaliveMs = 0;
-  lastActivity = Date.now();
+  /** When the connection was accepted: the broker closes it connectTimeoutMs later without a CONNECT. */
+  readonly openedAt = Date.now();
+  lastActivity = this.openedAt;
   private timer: NodeJS.Timeout | undefined;
 
   /** Limits the client announced in CONNECT (5.0), or their defaults. */
@@ -101,10 +107,7 @@ export class Connection implements ClientInfo {
     stream.on('close', () => this.close('socket closed', true));
     stream.on('end', () => this.close('socket closed', true));
     stream.on('drain', () => this.onDrain());
-    // [MQTT-3.1.4-?] a connection that never sends CONNECT is closed after a while.
-    this.timer = setTimeout(() => {
-      if (this.state === State.New) this.close('no CONNECT in time', false);
-    }, broker.config.connectTimeoutMs);
+    // A connection that never sends CONNECT is closed after connectTimeoutMs (Broker.handle).
   }
 
   get ready(): boolean {
@@ -415,10 +418,15 @@ export class Connection implements ClientInfo {
     if (!this.outbox.empty && !this.stream.destroyed) this.outbox.flush(this.stream);
     this.outbox.clear();
     this.stream.off('data', this.onDataBound);
-    if (!this.stream.destroyed) {
-      this.stream.end();
-      // Give a well-behaved peer a moment to read the last packet, then cut it off.
-      setTimeout(() => this.stream.destroy(), 1000).unref();
+    const stream = this.stream;
+    if (!stream.destroyed) {
+      stream.end();
+      // Give a well-behaved peer a moment to read the last packet, then cut it off. The timer
+      // holds only the stream, and is gone once the stream closes: under churn, a second of
+      // closed connections (each with its session) must not stay in memory.
+      const timer = setTimeout(destroyStream, 1000, stream);
+      timer.unref();
+      stream.once('close', () => clearTimeout(timer));
     }
     this.broker.connectionClosed(this, reason, unclean && wasConnected, wasConnected);
   }

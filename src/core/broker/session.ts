@@ -41,16 +41,30 @@ export class Session {
   connection: Connection | null = null;
   /** Seconds the session outlives its connection: 0 ends it with the connection. */
   expiryInterval = 0;
-  readonly subscriptions = new Map<string, SubscriptionEntry>();
+  // The collections below are made on first use: most connections of a busy broker are
+  // one-shot publishers that never subscribe, receive or send QoS 2, and a connection storm
+  // is cheaper without three empty tables per client.
+  private subscriptions_: Map<string, SubscriptionEntry> | undefined = undefined;
+  private inflight_: Map<number, Delivery> | undefined = undefined;
+  private incomingQos2_: Set<number> | undefined = undefined;
+
+  get subscriptions(): Map<string, SubscriptionEntry> {
+    return (this.subscriptions_ ??= new Map());
+  }
+
   /** Outgoing QoS 1/2 deliveries by packet id, oldest first (Map keeps insertion order). */
-  readonly inflight = new Map<number, Delivery>();
+  get inflight(): Map<number, Delivery> {
+    return (this.inflight_ ??= new Map());
+  }
   /** Deliveries waiting for room in the window, for the client to come back, or for the socket to drain. */
   private queue: Delivery[] = [];
   private queueHead = 0;
   /** In-flight packet ids a resumed session has yet to re-send, oldest first (Receive Maximum). */
   readonly resend: number[] = [];
   /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
-  readonly incomingQos2 = new Set<number>();
+  get incomingQos2(): Set<number> {
+    return (this.incomingQos2_ ??= new Set());
+  }
   private nextId = 1;
   /** The last will waiting for its delay (5.0) after an unclean end. */
   pendingWill: Will | undefined = undefined;
@@ -70,6 +84,18 @@ export class Session {
     readonly clientId: string,
     private readonly broker: Broker,
   ) {}
+
+  /** The filters subscribed to, without making the table for a session that has none. */
+  subscribedFilters(): Iterable<string> {
+    return this.subscriptions_?.keys() ?? [];
+  }
+
+  /** Forgets subscriptions and messages in flight, when the session ends. */
+  clearTables(): void {
+    this.subscriptions_ = undefined;
+    this.inflight_ = undefined;
+    this.incomingQos2_ = undefined;
+  }
 
   /**
    * Hands a message to this session: straight out when the client is online with room in

@@ -12,8 +12,13 @@ import { State, type Connection } from '../connection.js';
 import { authenticateResult, isPromise } from '../hooks.js';
 import { NEVER_EXPIRES } from '../session.js';
 
+/** The 3.1/3.1.1 CONNACKs that accept: the same four bytes for every client, never mutated. */
+const CONNACK_V3_NEW = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+const CONNACK_V3_RESUMED = Buffer.from([0x20, 0x02, 0x01, 0x00]);
+
 export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | void {
   conn.state = State.Connecting;
+  conn.broker.connectArrived(conn);
   conn.protocolVersion = packet.protocolVersion;
   const props = packet.properties;
   if (props?.requestProblemInformation === 0) conn.problemInfo = false;
@@ -93,9 +98,12 @@ function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, co
   conn.sendQuota = Math.min(config.maxInflight, props?.receiveMaximum ?? 65_535);
   conn.outAliasMax = v5 ? (props?.topicAliasMaximum ?? 0) : 0;
 
-  const ack: Properties | undefined = v5 ? connackProperties(conn, assigned, serverKeepAlive) : undefined;
   // [MQTT-3.2.2-2] [MQTT-3.2.2-3] session present only when a stored session resumes.
-  conn.send({ type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, ...(ack ? { properties: ack } : {}) });
+  if (v5) {
+    conn.send({ type: 'connack', sessionPresent: present, reasonCode: ReasonCode.Success, properties: connackProperties(conn, assigned, serverKeepAlive) });
+  } else {
+    conn.sendBytes(present ? CONNACK_V3_RESUMED : CONNACK_V3_NEW);
+  }
   conn.state = State.Connected;
   session.connection = conn;
   broker.emit('client', conn, present);
