@@ -268,6 +268,7 @@ async function main() {
           rss: median(runs.map((r) => r.rss ?? Number.NaN)),
           rssGrowth: median(runs.map((r) => (r.rss === undefined || r.rssBefore === undefined ? Number.NaN : r.rss - r.rssBefore))),
           listenOverflows: runs.reduce((n, r) => n + (r.listenOverflows ?? 0), 0),
+          roundsWithOverflows: runs.filter((r) => r.listenOverflows > 0).length,
           brokerCpu: median(runs.map((r) => r.brokerCpu ?? Number.NaN)),
           // Broker CPU (user + system) per CONNACK, in µs: what each connection costs it.
           cpuPerConnectionUs: scenario.storm === undefined ? undefined : median(runs.map((r) => (r.brokerCpuMs === undefined || r.received === 0 ? Number.NaN : (r.brokerCpuMs * 1000) / r.received))),
@@ -329,8 +330,11 @@ async function main() {
       const mb = (x) => (Number.isFinite(x) ? `${(x / 2 ** 20).toFixed(1)} MB` : '—');
       const rss = (x) => `${mb(x.rss)} (${x.rssGrowth < 0 ? '-' : '+'}${mb(Math.abs(x.rssGrowth))} over the run)`;
       out.push('', `broker RSS holding ${quick ? 200 : 2000} connections: ${withMosq ? `mosquitto ${rss(storm.mosquitto)}, ` : ''}mqt ${rss(storm.mqt)}${floor !== null ? `, node floor ${rss(storm[floor.name])}` : ''}`);
-      const overflows = brokers.map((b) => `${b.name} ${storm[b.name].listenOverflows}`).join(', ');
+      const overflows = brokers.map((b) => `${b.name} ${storm[b.name].listenOverflows} (in ${storm[b.name].roundsWithOverflows} of ${rounds} rounds)`).join(', ');
       out.push(`SYNs dropped on a full listen queue (each costs the client a 1 s retry), all rounds: ${overflows}`);
+      if (brokers.some((b) => storm[b.name].roundsWithOverflows > 0)) {
+        out.push('  a round with dropped SYNs measures the kernel\'s retry, not the broker: compare the rounds without (stderr) and the CPU per connection below.');
+      }
       const names = [...brokers.map((b) => b.name), ...(floor !== null ? [floor.name] : [])];
       const us = (x) => (Number.isFinite(x) ? `${Math.round(x)} µs` : '—');
       out.push(`broker CPU per connection (median, user + system): ${names.map((n) => `${n} ${us(storm[n].cpuPerConnectionUs)}`).join(', ')}`);
