@@ -1,11 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, ConnectError, toClientOptions } from '../../../src/core/client/connect.js';
 import type { ConnectionOptions } from '../../../src/core/client/types.js';
-import { encode, Parser, ReasonCode, type Packet } from '../../../src/core/codec/index.js';
+import { encode, ReasonCode, type Packet } from '../../../src/core/codec/index.js';
+import { startFakeBroker } from '../../helpers/fake-broker.js';
 import { freePort } from '../../helpers/free-port.js';
 
 function options(port: number, extra: Partial<ConnectionOptions> = {}): ConnectionOptions {
@@ -32,36 +32,18 @@ type Answer = Buffer | 'close' | 'silent';
  */
 async function fakeBroker(answer: (connect: Extract<Packet, { type: 'connect' }>, index: number) => Answer): Promise<{ port: number; packets: Packet[]; close(): Promise<void> }> {
   const packets: Packet[] = [];
-  const sockets = new Set<Socket>();
   let connects = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    const parser = new Parser();
-    socket.on('data', (chunk) => {
-      for (const packet of parser.push(chunk)) {
-        packets.push(packet);
-        if (packet.type === 'connect') {
-          const a = answer(packet, connects++);
-          if (a === 'close') socket.destroy();
-          else if (a !== 'silent') socket.write(a);
-        } else if (packet.type === 'disconnect') {
-          socket.end();
-        }
-      }
-    });
-    socket.on('error', () => undefined);
+  const fake = await startFakeBroker({
+    onPacket: (packet, client) => {
+      packets.push(packet);
+      if (packet.type !== 'connect') return false;
+      const a = answer(packet, connects++);
+      if (a === 'close') client.socket.destroy();
+      else if (a !== 'silent') client.socket.write(a);
+      return true;
+    },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    packets,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { port: fake.port, packets, close: fake.close };
 }
 
 const connack = (reasonCode: number, version: 4 | 5): Buffer => encode({ type: 'connack', sessionPresent: false, reasonCode }, version);
