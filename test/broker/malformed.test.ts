@@ -103,8 +103,8 @@ describe('a client that never reads', () => {
   const KB = Buffer.alloc(1024, 0x2a);
 
   /** Connects a subscriber to `t` that then stops reading; returns it with the broker's end of its stream. */
-  async function stalledSubscriber(qos: 0 | 1 = 0) {
-    const valve = openValveClient(broker);
+  async function stalledSubscriber(qos: 0 | 1 = 0, writableHighWaterMark?: number) {
+    const valve = openValveClient(broker, 4, writableHighWaterMark);
     valve.client.send({ type: 'connect', protocolVersion: 4, clean: true, keepalive: 0, clientId: 'stalled' });
     expect((await valve.client.expect('connack')).reasonCode).toBe(0);
     await valve.client.subscribe('t', qos);
@@ -137,10 +137,15 @@ describe('a client that never reads', () => {
     await others.check();
   });
 
-  it('holds a publishing client back instead of growing, and the rest of the broker keeps working', async () => {
+  // The second case is Node 22's default: a socket's highWaterMark (64 KiB) above maxClientBuffer,
+  // so write() never asks to wait and no 'drain' ever comes; the broker must notice by itself.
+  it.each([
+    ['the stream asks to wait below the limit', undefined],
+    ['the limit is below the stream highWaterMark', 256 * 1024],
+  ])('holds a publishing client back instead of growing, and the rest of the broker keeps working (%s)', async (_case, highWaterMark) => {
     broker = createBroker({ maxClientBuffer: 16 * 1024, maxQueued: 100 });
     const others = await bystanders();
-    const { client: stalled, server } = await stalledSubscriber(1);
+    const { client: stalled, server } = await stalledSubscriber(1, highWaterMark);
     const { client: pub } = await connect(broker, { clientId: 'pub' });
     await flood(pub, 3000, 1);
     expect(server.writableLength).toBeLessThan(16 * 1024 + 64 * 1024);

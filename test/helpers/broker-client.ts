@@ -259,8 +259,9 @@ class ClientEnd extends Duplex {
  * Opens a connection whose client can stop reading (`server.stalled = true`) and resume
  * (`server.release()`); `server` is the stream the broker writes to.
  */
-export function openValveClient(broker: Broker, version: ProtocolVersion = 4): { client: TestClient; server: ValveEnd } {
-  const server = new ValveEnd();
+export function openValveClient(broker: Broker, version: ProtocolVersion = 4, writableHighWaterMark?: number): { client: TestClient; server: ValveEnd } {
+  // The broker's end buffers like a socket: up to its highWaterMark before write() says "wait".
+  const server = new ValveEnd(writableHighWaterMark === undefined ? {} : { writableHighWaterMark });
   const clientEnd = new ClientEnd(server);
   server.peer = clientEnd;
   broker.handle(server, 'test');

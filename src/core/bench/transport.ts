@@ -58,7 +58,7 @@ class SocketLink implements Link {
   }
 
   needsDrain(): boolean {
-    // Above the socket's own highWaterMark (16 KiB), so write() has returned false and Node
+    // Above the socket's own highWaterMark (16 KiB; 64 KiB since Node 22), so write() has returned false and Node
     // emits 'drain' once the buffer is empty.
     return this.socket.writableLength > HIGH_WATER;
   }

@@ -94,6 +94,8 @@ export class Connection implements ClientInfo {
   private waitingOn: Session[] = [];
   private readPaused = false;
   private readonly onDataBound = (chunk: Buffer): void => this.onData(chunk);
+  /** Made for the first write near maxClientBuffer (see flush). */
+  private onWrittenBound: (() => void) | undefined = undefined;
 
   constructor(
     readonly broker: Broker,
@@ -247,9 +249,20 @@ export class Connection implements ClientInfo {
   /** Called by the broker once per tick: one write for everything queued. */
   flush(): void {
     this.dirty = false;
-    if (this.state === State.Closed && this.stream.destroyed) return;
-    this.outbox.flush(this.stream);
-    if (this.stream.writableLength > this.broker.config.maxClientBuffer) this.congested = true;
+    const stream = this.stream;
+    if (this.state === State.Closed && stream.destroyed) return;
+    const limit = this.broker.config.maxClientBuffer;
+    // Near the limit, the write's callback says when the stream has taken it. 'drain' alone
+    // would not: it follows only a write past the stream's highWaterMark (64 KiB since Node 22),
+    // which a smaller maxClientBuffer never reaches, and the session would wait for ever.
+    const near = stream.writableLength + this.outbox.bytes > limit;
+    this.outbox.flush(stream, near ? (this.onWrittenBound ??= () => this.onWritten()) : undefined);
+    if (stream.writableLength > limit) this.congested = true;
+  }
+
+  /** A write made near the limit has gone out: below the limit again, the session sends on. */
+  private onWritten(): void {
+    if (this.stream.writableLength <= this.broker.config.maxClientBuffer) this.onDrain();
   }
 
   private onDrain(): void {

@@ -35,8 +35,8 @@ export class Outbox {
     this.bytes += template.length;
   }
 
-  /** Writes everything gathered as one buffer; returns what socket.write returned. */
-  flush(stream: Duplex): boolean {
+  /** Writes everything gathered as one buffer, `written` called once it is out; returns what socket.write returned. */
+  flush(stream: Duplex, written?: () => void): boolean {
     const n = this.count;
     if (n === 0) return true;
     const bufs = this.bufs;
@@ -62,7 +62,7 @@ export class Outbox {
     for (let i = 0; i < n; i++) bufs[i] = undefined as unknown as Buffer;
     this.count = 0;
     this.bytes = 0;
-    return stream.write(out);
+    return stream.write(out, written);
   }
 
   clear(): void {
