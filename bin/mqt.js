@@ -30,12 +30,8 @@ function load(file) {
   } catch {
     // none yet
   }
-  const script = new vm.Script(Module.wrap(source), {
-    filename: file,
-    cachedData,
-    // The bundle imports the bench command's files at run time.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  // No importModuleDynamically: Node 20 drops it for cached code, so the bundle holds no import().
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // Made at exit, after the command ran: the cache then holds the functions it compiled
     // on the way (V8 compiles most functions lazily, on their first call).

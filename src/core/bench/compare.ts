@@ -142,16 +142,8 @@ export interface CompareJson {
   compare: { targets: string[]; rounds: number; order: 'round by round, targets in the order given' };
   scenario: Scenario;
   config: BenchResult['config'] | null;
-  targets: {
-    target: string;
-    brokerPid: number | null;
-    runs: number;
-    metrics: Record<string, MetricStats | null>;
-    lost: number;
-    duplicated: number;
-    outOfOrder: number;
-    ok: boolean;
-  }[];
+  /** Each target's summary (its problems are in the top-level list), with its broker's pid. */
+  targets: (Omit<TargetSummary, 'problems'> & { brokerPid: number | null })[];
   runs: (BenchJson & { round: number })[];
   ok: boolean;
   problems: string[];

@@ -64,7 +64,11 @@ export class Connection implements ClientInfo {
   readonly outbox = new Outbox();
   /** In the broker's list of connections to flush at the end of this tick. */
   dirty = false;
-  /** Output is backing up (slow reader): QoS 0 is dropped, QoS 1/2 waits in the session queue. */
+  /**
+   * Output is backing up (slow reader): QoS 0 is dropped, QoS 1/2 waits in the session queue.
+   * Set when the stream holds more than maxClientBuffer; cleared by the callback of a write made
+   * near that limit (flush), once the stream is back under it.
+   */
   congested = false;
 
   /** Keep-alive in ms (1.5 x the negotiated value [MQTT-3.1.2-24]), 0 for none. */
@@ -108,7 +112,6 @@ export class Connection implements ClientInfo {
     stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, true));
     stream.on('close', () => this.close('socket closed', true));
     stream.on('end', () => this.close('socket closed', true));
-    stream.on('drain', () => this.onDrain());
     // A connection that never sends CONNECT is closed after connectTimeoutMs (Broker.handle).
   }
 
@@ -252,9 +255,9 @@ export class Connection implements ClientInfo {
     const stream = this.stream;
     if (this.state === State.Closed && stream.destroyed) return;
     const limit = this.broker.config.maxClientBuffer;
-    // Near the limit, the write's callback says when the stream has taken it. 'drain' alone
-    // would not: it follows only a write past the stream's highWaterMark (64 KiB since Node 22),
-    // which a smaller maxClientBuffer never reaches, and the session would wait for ever.
+    // Near the limit, the write's callback says when the stream has taken it: every write that
+    // can leave the stream above the limit carries one. Not 'drain', which follows only a write
+    // past the stream's highWaterMark (64 KiB since Node 22), whatever maxClientBuffer is.
     const near = stream.writableLength + this.outbox.bytes > limit;
     this.outbox.flush(stream, near ? (this.onWrittenBound ??= () => this.onWritten()) : undefined);
     if (stream.writableLength > limit) this.congested = true;
@@ -262,11 +265,7 @@ export class Connection implements ClientInfo {
 
   /** A write made near the limit has gone out: below the limit again, the session sends on. */
   private onWritten(): void {
-    if (this.stream.writableLength <= this.broker.config.maxClientBuffer) this.onDrain();
-  }
-
-  private onDrain(): void {
-    if (!this.congested) return;
+    if (!this.congested || this.stream.writableLength > this.broker.config.maxClientBuffer) return;
     this.congested = false;
     this.session?.drain();
   }
