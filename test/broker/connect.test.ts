@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import { ReasonCode } from '../../src/core/codec/constants.js';
 import { encode } from '../../src/core/codec/encode.js';
-import { connect, openClient } from '../helpers/broker-client.js';
+import { connect, openClient, tryConnect } from '../helpers/broker-client.js';
 
 let broker: Broker;
 afterEach(async () => broker?.close());
@@ -90,7 +90,7 @@ describe('client identifier', () => {
   // [MQTT-3.1.3-8] an empty id with clean session 0: CONNACK 0x02 identifier rejected, then close.
   it('3.1.1: an empty client id with clean session 0 is rejected with 0x02', async () => {
     start();
-    const { client, connack } = await connect(broker, { clientId: '', clean: false });
+    const { client, connack } = await tryConnect(broker, { clientId: '', clean: false });
     expect(connack).toEqual({ type: 'connack', sessionPresent: false, reasonCode: 2 });
     await client.expectClosed();
     expect(broker.sessions.size).toBe(0);
@@ -101,7 +101,7 @@ describe('will checks at CONNECT', () => {
   // [MQTT-3.2.2-12] a will QoS above what the server supports: CONNACK 0x9B.
   it('5.0: refuses a will QoS above maxQoS with 0x9B', async () => {
     start({ maxQoS: 1 });
-    const { client, connack } = await connect(broker, { protocolVersion: 5, will: { topic: 'w', payload: Buffer.from('x'), qos: 2, retain: false } });
+    const { client, connack } = await tryConnect(broker, { protocolVersion: 5, will: { topic: 'w', payload: Buffer.from('x'), qos: 2, retain: false } });
     expect(connack.reasonCode).toBe(ReasonCode.QoSNotSupported);
     await client.expectClosed();
   });
@@ -109,7 +109,7 @@ describe('will checks at CONNECT', () => {
   // [MQTT-3.2.2-13] a retained will when Retain Available is 0: CONNACK 0x9A.
   it('5.0: refuses a retained will when retain is not available with 0x9A', async () => {
     start({ retainAvailable: false });
-    const { client, connack } = await connect(broker, { protocolVersion: 5, will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true } });
+    const { client, connack } = await tryConnect(broker, { protocolVersion: 5, will: { topic: 'w', payload: Buffer.from('x'), qos: 0, retain: true } });
     expect(connack.reasonCode).toBe(ReasonCode.RetainNotSupported);
     await client.expectClosed();
   });
@@ -117,7 +117,7 @@ describe('will checks at CONNECT', () => {
   // [MQTT-3.1.3-11] the will topic is a topic name: no wildcards.
   it('5.0: refuses a will topic with wildcards with 0x90', async () => {
     start();
-    const { client, connack } = await connect(broker, { protocolVersion: 5, will: { topic: 'w/#', payload: Buffer.from('x'), qos: 0, retain: false } });
+    const { client, connack } = await tryConnect(broker, { protocolVersion: 5, will: { topic: 'w/#', payload: Buffer.from('x'), qos: 0, retain: false } });
     expect(connack.reasonCode).toBe(ReasonCode.TopicNameInvalid);
     await client.expectClosed();
   });
@@ -158,7 +158,7 @@ describe('authentication hook', () => {
   // 3.1.1 section 3.2.2.3: 4 bad user name or password.
   it('3.1.1: a refusal (false) is CONNACK 4 and a close', async () => {
     start({ hooks: { authenticate: (_c, username, password) => username === 'u' && password?.toString() === 'right' } });
-    const { client, connack } = await connect(broker, { clientId: 'x', username: 'u', password: Buffer.from('wrong') });
+    const { client, connack } = await tryConnect(broker, { clientId: 'x', username: 'u', password: Buffer.from('wrong') });
     expect(connack).toEqual({ type: 'connack', sessionPresent: false, reasonCode: 4 });
     await client.expectClosed();
     const { connack: ok } = await connect(broker, { clientId: 'y', username: 'u', password: Buffer.from('right') });
@@ -168,7 +168,7 @@ describe('authentication hook', () => {
   // 3.1.1 section 3.2.2.3: 5 not authorized.
   it('3.1.1: a refusal with 0x87 is CONNACK 5', async () => {
     start({ hooks: { authenticate: () => ReasonCode.NotAuthorized } });
-    const { client, connack } = await connect(broker);
+    const { client, connack } = await tryConnect(broker);
     expect(connack.reasonCode).toBe(5);
     await client.expectClosed();
   });
@@ -176,10 +176,10 @@ describe('authentication hook', () => {
   // 5.0 section 3.2.2.2: 0x86 bad user name or password, 0x87 not authorized.
   it('5.0: refusals are CONNACK 0x86 and 0x87', async () => {
     start({ hooks: { authenticate: (c) => (c.clientId === 'bad' ? false : ReasonCode.NotAuthorized) } });
-    const { client: a, connack: ca } = await connect(broker, { protocolVersion: 5, clientId: 'bad' });
+    const { client: a, connack: ca } = await tryConnect(broker, { protocolVersion: 5, clientId: 'bad' });
     expect(ca).toMatchObject({ sessionPresent: false, reasonCode: ReasonCode.BadUserNameOrPassword });
     await a.expectClosed();
-    const { client: b, connack: cb } = await connect(broker, { protocolVersion: 5, clientId: 'other' });
+    const { client: b, connack: cb } = await tryConnect(broker, { protocolVersion: 5, clientId: 'other' });
     expect(cb.reasonCode).toBe(ReasonCode.NotAuthorized);
     await b.expectClosed();
     expect(broker.sessions.size).toBe(0);
@@ -190,7 +190,8 @@ describe('authentication hook', () => {
     start({ hooks: { authenticate: (c) => c.clientId !== 'refused' } });
     const { client: sub } = await connect(broker, { clientId: 'sub' });
     await sub.subscribe('will/#');
-    const { client } = await connect(broker, { clientId: 'refused', will: { topic: 'will/x', payload: Buffer.from('w'), qos: 0, retain: false } });
+    const { client, connack } = await tryConnect(broker, { clientId: 'refused', will: { topic: 'will/x', payload: Buffer.from('w'), qos: 0, retain: false } });
+    expect(connack.reasonCode).toBe(4);
     await client.expectClosed();
     await sub.expectNothing(200);
   });
@@ -218,7 +219,7 @@ describe('authentication hook', () => {
     expect((await client.expect('connack')).reasonCode).toBe(0);
     expect(await client.expect('suback')).toMatchObject({ packetId: 3, reasonCodes: [1] });
     await client.expect('pingresp');
-    const { client: refused, connack } = await connect(broker, { protocolVersion: 5, clientId: 'no' });
+    const { client: refused, connack } = await tryConnect(broker, { protocolVersion: 5, clientId: 'no' });
     expect(connack.reasonCode).toBe(ReasonCode.BadUserNameOrPassword);
     await refused.expectClosed();
     expect(seen).toEqual(['yes', 'no']);

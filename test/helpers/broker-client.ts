@@ -10,9 +10,16 @@ import type { TestContext } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import { duplexPair } from './duplex-pair.js';
 
+/** Someone waiting for the next packet: told of that packet, or of the connection's close. */
+interface Waiter {
+  packet: (p: Packet) => void;
+  closed: () => void;
+  timer: NodeJS.Timeout;
+}
+
 export class TestClient {
   readonly received: Packet[] = [];
-  private waiters: { resolve: (p: Packet) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }[] = [];
+  private waiters: Waiter[] = [];
   private readonly parser: Parser;
   closed = false;
   readonly closedPromise: Promise<void>;
@@ -27,7 +34,7 @@ export class TestClient {
         const w = this.waiters.shift();
         if (w !== undefined) {
           clearTimeout(w.timer);
-          w.resolve(p);
+          w.packet(p);
         } else {
           this.received.push(p);
         }
@@ -35,10 +42,11 @@ export class TestClient {
     });
     this.closedPromise = new Promise((resolve) => {
       const done = (): void => {
+        if (this.closed) return;
         this.closed = true;
         for (const w of this.waiters.splice(0)) {
           clearTimeout(w.timer);
-          w.reject(new Error('connection closed while waiting for a packet'));
+          w.closed();
         }
         resolve();
       };
@@ -56,17 +64,27 @@ export class TestClient {
     this.stream.write(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));
   }
 
-  /** The next packet from the broker, or a rejection after `timeoutMs`. */
+  /** Waits up to `timeoutMs` for the next packet; calls exactly one of the three outcomes. */
+  private wait(timeoutMs: number, packet: (p: Packet) => void, closed: () => void, timeout: () => void): void {
+    const timer = setTimeout(() => {
+      this.waiters = this.waiters.filter((w) => w.timer !== timer);
+      timeout();
+    }, timeoutMs);
+    this.waiters.push({ packet, closed, timer });
+  }
+
+  /** The next packet from the broker; rejects after `timeoutMs` or when the connection closes first. */
   next(timeoutMs = 2000): Promise<Packet> {
     const p = this.received.shift();
     if (p !== undefined) return Promise.resolve(p);
-    if (this.closed) return Promise.reject(new Error('connection closed'));
+    if (this.closed) return Promise.reject(new Error('expected a packet, but the connection is closed'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.timer !== timer);
-        reject(new Error(`no packet within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push({ resolve, reject, timer });
+      this.wait(
+        timeoutMs,
+        resolve,
+        () => reject(new Error('expected a packet, but the connection closed while waiting')),
+        () => reject(new Error(`no packet within ${timeoutMs} ms`)),
+      );
     });
   }
 
@@ -77,22 +95,46 @@ export class TestClient {
     return p as Extract<Packet, { type: T }>;
   }
 
-  /** Resolves if nothing arrives for `ms`; rejects with the packet otherwise. */
-  async expectNothing(ms = 100): Promise<void> {
-    try {
-      const p = await this.next(ms);
-      throw new Error(`expected nothing, got ${JSON.stringify(p)}`);
-    } catch (err) {
-      if ((err as Error).message.startsWith('expected nothing')) throw err;
-    }
+  /**
+   * Resolves if nothing arrives for `ms` and the connection stays open; rejects with the packet
+   * otherwise, or when the connection is (or gets) closed: a dropped subscriber receives
+   * nothing too, and must not pass for a silent one. A test whose connection is meant to
+   * close says so with `expectClosed()`.
+   */
+  expectNothing(ms = 100): Promise<void> {
+    const p = this.received.shift();
+    if (p !== undefined) return Promise.reject(new Error(`expected nothing, got ${JSON.stringify(p)}`));
+    if (this.closed) return Promise.reject(new Error(`expected nothing for ${ms} ms on an open connection, but the connection is already closed`));
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      this.wait(
+        ms,
+        (got) => reject(new Error(`expected nothing, got ${JSON.stringify(got)}`)),
+        () => reject(new Error(`expected nothing for ${ms} ms on an open connection, but the connection closed after ${Date.now() - started} ms`)),
+        resolve,
+      );
+    });
   }
 
-  /** Waits for the broker to close the connection. */
+  /**
+   * Waits for the broker to close the connection, and rejects if it sent packets the test did
+   * not read first (a close "without CONNACK" must not pass when a CONNACK came).
+   */
   async expectClosed(timeoutMs = 2000): Promise<void> {
-    await Promise.race([
-      this.closedPromise,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`still open after ${timeoutMs} ms`)), timeoutMs)),
-    ]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.closedPromise,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`expected the connection to close, but it is still open after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.received.length > 0) {
+      throw new Error(`expected the connection to close, and it did, but after ${this.received.length} packet(s) the test did not read: ${this.received.map((p) => JSON.stringify(p)).join(', ')}`);
+    }
   }
 
   /** Drops the connection without DISCONNECT, like a crashed client. */
@@ -119,15 +161,29 @@ export class TestClient {
 
   /**
    * Subscribes to one or more filters (strings take `qos`; Subscription objects carry their
-   * own options) and returns the SUBACK, checked to answer this SUBSCRIBE.
+   * own options) and returns the SUBACK, checked to answer this SUBSCRIBE and to grant every
+   * filter: a refused subscription receives nothing, and must not pass for a quiet one. Tests
+   * of refusals use trySubscribe().
    */
   async subscribe(filters: string | Subscription | (string | Subscription)[], qos: QoS = 0, properties?: Properties): Promise<SubackPacket> {
+    const suback = await this.trySubscribe(filters, qos, properties);
+    const refused = suback.reasonCodes.findIndex((code) => code >= 0x80);
+    if (refused !== -1) {
+      throw new Error(`SUBACK refused filter ${refused} with 0x${suback.reasonCodes[refused]!.toString(16)} (${JSON.stringify(suback.reasonCodes)}); use trySubscribe() to test a refusal`);
+    }
+    return suback;
+  }
+
+  /** Like subscribe(), but returns the SUBACK whatever it grants or refuses. */
+  async trySubscribe(filters: string | Subscription | (string | Subscription)[], qos: QoS = 0, properties?: Properties): Promise<SubackPacket> {
     const list = Array.isArray(filters) ? filters : [filters];
     const subscriptions = list.map((f) => (typeof f === 'string' ? { topicFilter: f, qos } : f));
     const packetId = this.packetId();
     this.send({ type: 'subscribe', packetId, subscriptions, ...(properties ? { properties } : {}) });
     const suback = await this.expect('suback');
     if (suback.packetId !== packetId) throw new Error(`SUBACK for packet id ${suback.packetId}, expected ${packetId}`);
+    // One reason code per filter: [MQTT-3.8.4-6] (5.0), [MQTT-3.8.4-5] (3.1.1).
+    if (suback.reasonCodes.length !== subscriptions.length) throw new Error(`SUBACK with ${suback.reasonCodes.length} reason codes for ${subscriptions.length} filters`);
     return suback;
   }
 
@@ -268,11 +324,24 @@ export function openValveClient(broker: Broker, version: ProtocolVersion = 4, wr
   return { client: new TestClient(clientEnd, version), server };
 }
 
-/** Opens a connection, sends CONNECT (defaults filled in) and returns the client with its CONNACK. */
-export async function connect(broker: Broker, connect: Partial<ConnectPacket> = {}) {
-  const version = connect.protocolVersion ?? 4;
+/**
+ * Opens a connection, sends CONNECT (defaults filled in) and returns the client with its
+ * CONNACK, which must accept the connection: a refused client receives nothing, and must not
+ * pass for a quiet one. Tests of refusals use tryConnect().
+ */
+export async function connect(broker: Broker, packet: Partial<ConnectPacket> = {}) {
+  const result = await tryConnect(broker, packet);
+  if (result.connack.reasonCode !== 0) {
+    throw new Error(`CONNACK refused ${JSON.stringify(packet.clientId ?? 'c')} with 0x${result.connack.reasonCode.toString(16)}; use tryConnect() to test a refusal`);
+  }
+  return result;
+}
+
+/** Like connect(), but returns the client and its CONNACK whatever the CONNACK says. */
+export async function tryConnect(broker: Broker, packet: Partial<ConnectPacket> = {}) {
+  const version = packet.protocolVersion ?? 4;
   const client = openClient(broker, version);
-  client.send({ type: 'connect', protocolVersion: version, clean: true, keepalive: 0, clientId: 'c', ...connect } as ConnectPacket);
+  client.send({ type: 'connect', protocolVersion: version, clean: true, keepalive: 0, clientId: 'c', ...packet } as ConnectPacket);
   const connack = await client.expect('connack');
   return { client, connack };
 }
