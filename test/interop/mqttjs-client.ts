@@ -20,7 +20,10 @@ export interface TestClient {
   next(timeoutMs?: number): Promise<Received>;
   /** The next `n` messages. */
   take(n: number, timeoutMs?: number): Promise<Received[]>;
-  /** Waits `ms` and fails if any message not yet taken arrived. */
+  /**
+   * Waits `ms` and fails if any message not yet taken arrived, or if the connection is (or
+   * gets) closed: a dropped client receives nothing too, and must not pass for a silent one.
+   */
   expectNothing(ms?: number): Promise<void>;
   /** A clean DISCONNECT. */
   end(): Promise<void>;
@@ -37,6 +40,14 @@ export function openClient(url: string, options: IClientOptions = {}, timeoutMs 
   const messages: Received[] = [];
   let taken = 0;
   const waiters = new Set<() => void>();
+  // Why the connection ended, for expectNothing(); undefined while it is open.
+  let closedBy: string | undefined;
+  client.on('disconnect', (packet) => {
+    closedBy ??= `the broker's DISCONNECT (reason 0x${(packet.reasonCode ?? 0).toString(16)})`;
+  });
+  client.on('close', () => {
+    closedBy ??= 'a close';
+  });
   client.on('message', (topic, payload, packet) => {
     messages.push({ topic, payload: payload.toString(), packet });
     for (const w of [...waiters]) w();
@@ -84,9 +95,11 @@ export function openClient(url: string, options: IClientOptions = {}, timeoutMs 
         next: async (ms) => (await take(1, ms))[0]!,
         take,
         async expectNothing(ms = 300) {
+          if (closedBy !== undefined) throw new Error(`expected nothing for ${ms} ms on an open connection, but it ended before with ${closedBy}`);
           await new Promise((r) => setTimeout(r, ms));
           const extra = messages.slice(taken).map((m) => `${m.topic}: ${m.payload}`);
           if (extra.length > 0) throw new Error(`expected no message, got ${JSON.stringify(extra)}`);
+          if (closedBy !== undefined) throw new Error(`expected nothing for ${ms} ms on an open connection, but it ended with ${closedBy}`);
         },
         end: () => endClient(client),
         kill() {
