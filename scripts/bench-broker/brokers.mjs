@@ -1,41 +1,21 @@
 /**
- * The two brokers under test, each in its own process: ours (child.mjs, forked) and, when
- * installed, mosquitto with a temporary config (loopback listener on a free port, anonymous,
- * no persistence, max_inflight_messages 1000, max_queued_messages 100000 — issue 3).
+ * The contenders of the broker benchmark, each in a process of its own so it has a core to
+ * itself: mosquitto with a temporary config (loopback listener on a free port, anonymous, no
+ * persistence, max_inflight_messages 1000, max_queued_messages 100000 — issue 3), our broker
+ * (child.mjs, forked, from this checkout's dist/ or another checkout's for --baseline), and the
+ * node floor of the connection storm (floor-child.mjs). Each can say how it died and be started
+ * again; the load itself comes from the bench engine (dist/core/bench).
  */
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOST } from './client.mjs';
+import { rssOf } from '../../dist/core/bench/procstat.js';
 
+export const HOST = '127.0.0.1';
 const here = dirname(fileURLToPath(import.meta.url));
-
-/** Resident set size of a process in bytes (Linux /proc), or undefined. */
-export function rssOf(pid) {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? undefined : Number(m[1]) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU time (user + system) a process has used so far, in ms (Linux /proc), or undefined. */
-export function cpuMsOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-/** USER_HZ: 100 on every Linux we run on (getconf CLK_TCK). */
-const CLOCK_TICKS = 100;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -101,6 +81,7 @@ class BrokerProcess {
     });
   }
 
+  /** What the broker says about itself (ours: drop counters, clients held), plus its RSS. */
   async stats() {
     return { rss: this.pid === undefined ? undefined : rssOf(this.pid) };
   }
@@ -114,6 +95,8 @@ class BrokerProcess {
     await gone;
     clearTimeout(t);
   }
+
+  cleanup() {}
 }
 
 /** A Node process of ours (`file` beside this one) that reports its port over IPC once listening. */
@@ -138,8 +121,9 @@ class ForkedBroker extends BrokerProcess {
 }
 
 class MqtBroker extends ForkedBroker {
-  constructor(options, nodeArgs) {
-    super('mqt', 'child.mjs', options === undefined ? [] : [JSON.stringify(options)], nodeArgs);
+  /** `dist`: the dist/ folder whose broker runs; `options`: extra createBroker() options. */
+  constructor(name, dist, options, nodeArgs) {
+    super(name, 'child.mjs', [dist, ...(options === undefined ? [] : [JSON.stringify(options)])], nodeArgs);
   }
 
   /** Our broker's own counters plus RSS. */
@@ -209,18 +193,17 @@ class Mosquitto extends BrokerProcess {
     throw new Error(`mosquitto did not start: ${this.deathNote() ?? 'no listener after 5 s'}`);
   }
 
-  async stop() {
-    await super.stop();
-  }
-
   cleanup() {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Our broker; `options` are extra createBroker() options (JSON-able), `nodeArgs` flags for its node. */
-export async function startMqt(options, nodeArgs = []) {
-  const b = new MqtBroker(options, nodeArgs);
+/**
+ * Our broker as built in `dist` (this checkout's, or --baseline's), named `name` in the report;
+ * `options` are extra createBroker() options (JSON-able), `nodeArgs` flags for its node.
+ */
+export async function startMqt(name, dist, options, nodeArgs = []) {
+  const b = new MqtBroker(name, dist, options, nodeArgs);
   await b.start();
   return b;
 }

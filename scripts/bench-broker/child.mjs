@@ -1,13 +1,19 @@
 /**
  * Our broker in a process of its own for the benchmark (forked by brokers.mjs), so it gets a
  * core to itself as mosquitto does. Configured like the mosquitto it is compared with:
- * 1000 messages in flight and 100,000 queued per client (plus --mqt-options, if given). Reports its port over IPC, answers
- * { type: 'stats' } with its drop counters, and exits when the parent goes away.
+ * 1000 messages in flight and 100,000 queued per client (plus --mqt-options, if given).
+ * Reports its port over IPC, answers { type: 'stats' } with its drop counters and the clients
+ * it still holds, and exits when the parent goes away.
+ *
+ * argv[2]: the dist/ folder whose broker to run (this checkout's, or --baseline's), so the
+ * same process shape measures both; argv[3]: JSON of extra createBroker() options.
  */
-import { createBroker } from '../../dist/core/broker/index.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-// argv[2]: JSON of extra broker options from --mqt-options, for experiments.
-const extra = process.argv[2] === undefined ? {} : JSON.parse(process.argv[2]);
+const dist = process.argv[2];
+const extra = process.argv[3] === undefined ? {} : JSON.parse(process.argv[3]);
+const { createBroker } = await import(pathToFileURL(join(dist, 'core', 'broker', 'index.js')).href);
 const broker = createBroker({
   maxInflight: 1000,
   maxQueued: 100_000,
@@ -29,13 +35,14 @@ broker.on('clientError', (_client, err) => {
 const [address] = await broker.listen({ port: 0, host: '127.0.0.1' });
 process.on('message', (m) => {
   if (m?.type === 'stats') {
+    // Optional chaining: a baseline from another commit may lack one of these.
     process.send({
       type: 'stats',
-      dropped: broker.droppedCount,
+      dropped: broker.droppedCount ?? 0,
       drops: { ...drops },
       clientErrors: { ...clientErrors },
-      connections: broker.connections.size,
-      sessions: broker.sessions.size,
+      connections: broker.connections?.size ?? 0,
+      sessions: broker.sessions?.size ?? 0,
     });
   }
 });

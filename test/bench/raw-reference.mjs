@@ -2,12 +2,16 @@
 /**
  * Is the bench engine what limits a run? (issue 5, "Performance of the engine itself")
  *
- *   npm run build && node test/bench/raw-reference.mjs [--rounds 5] [--only qos0,qos1] [--engine DIR]
+ *   npm run build && node test/bench/raw-reference.mjs --reference DIR [--rounds 5] [--only qos0,qos1] [--engine DIR]
+ *
+ * DIR is a built checkout that still has the lean generator, i.e. at commit 501fe11 or before
+ * (`git worktree add --detach ../mqt-ref 501fe11`, then `npm run build` there): since
+ * bench:broker runs on the engine, that generator is no longer in the tree.
  *
  * Starts mosquitto (/usr/sbin/mosquitto) on a free loopback port with the config of the broker
  * benchmark (max_inflight_messages 1000, max_queued_messages 100000, no persistence) and, per
  * scenario, takes turns, round after round:
- *   reference  the lean raw-socket generator of scripts/bench-broker/flow.mjs (our codec,
+ *   reference  the lean raw-socket generator of DIR/scripts/bench-broker/flow.mjs (our codec,
  *              pre-encoded templates patched in place, one write per batch, hand-read acks)
  *   engine     runBench() of src/core/bench, compiled (dist/, or --engine DIR holding core/bench/)
  *   mqtt.js    (qos1-pub only) an MQTT.js publisher, QoS 1, one message at a time (awaits each PUBACK)
@@ -21,15 +25,16 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
+import { existsSync } from 'node:fs';
 import { startMosquitto } from '../../scripts/bench-broker/brokers.mjs';
-import { runFlow } from '../../scripts/bench-broker/flow.mjs';
-import { median } from '../../scripts/bench-broker/stats.mjs';
+import { median } from '../../dist/core/bench/compare.js';
 
 const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     only: { type: 'string' },
     engine: { type: 'string' },
+    reference: { type: 'string' },
     mosquitto: { type: 'string', default: '/usr/sbin/mosquitto' },
   },
   strict: true,
@@ -37,6 +42,12 @@ const { values: args } = parseArgs({
 const rounds = Number(args.rounds);
 const engineDir = args.engine === undefined ? resolve('dist') : resolve(args.engine);
 const { runBench } = await import(pathToFileURL(join(engineDir, 'core', 'bench', 'index.js')).href);
+const flowFile = args.reference === undefined ? undefined : join(resolve(args.reference), 'scripts', 'bench-broker', 'flow.mjs');
+if (flowFile === undefined || !existsSync(flowFile)) {
+  process.stderr.write('raw-reference: --reference DIR names a built checkout at commit 501fe11 or before, which has scripts/bench-broker/flow.mjs\n');
+  process.exit(1);
+}
+const { runFlow } = await import(pathToFileURL(flowFile).href);
 
 /** Same loads as scripts/bench-broker.mjs; `flow` for the reference, `config` for the engine. */
 const SCENARIOS = [

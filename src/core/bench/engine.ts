@@ -16,7 +16,7 @@ import { randomInt } from 'node:crypto';
 import { Board, S_ACKED, S_CONN_SETTLED, S_CONNECTED, S_DELIVERED, S_PUBLISHED, S_PUBS_DONE, S_REFUSED, S_UNIQUE } from './board.js';
 import { now } from './clock.js';
 import { Histogram } from './histogram.js';
-import { cpuSecondsOf, rssOf } from './procstat.js';
+import { cpuSecondsOf, listenOverflows, rssOf } from './procstat.js';
 import { makePlan, validateConfig, type Plan } from './scenarios.js';
 import type { ShardInit, ShardReport } from './shard.js';
 import type { BenchConfig, BenchProgress, BenchResult, BenchTarget, SubscriberCheck } from './types.js';
@@ -139,10 +139,11 @@ export async function runBench(target: BenchTarget, config: BenchConfig, onProgr
 interface Meters {
   cpu: NodeJS.CpuUsage;
   broker: number | undefined;
+  at: number;
 }
 
 function startMeters(target: BenchTarget): Meters {
-  return { cpu: process.cpuUsage(), broker: target.brokerPid === undefined ? undefined : cpuSecondsOf(target.brokerPid) };
+  return { cpu: process.cpuUsage(), broker: target.brokerPid === undefined ? undefined : cpuSecondsOf(target.brokerPid), at: now() };
 }
 
 /**
@@ -152,7 +153,7 @@ function startMeters(target: BenchTarget): Meters {
  */
 function readMeters(target: BenchTarget, m: Meters): BenchResult['cpu'] {
   const d = process.cpuUsage(m.cpu);
-  const out: BenchResult['cpu'] = { engineSeconds: (d.user + d.system) / 1e6 };
+  const out: BenchResult['cpu'] = { engineSeconds: (d.user + d.system) / 1e6, wallSeconds: (now() - m.at) / 1000 };
   if (target.brokerPid !== undefined && m.broker !== undefined) {
     const b = cpuSecondsOf(target.brokerPid);
     if (b !== undefined) out.brokerSeconds = b - m.broker;
@@ -336,6 +337,7 @@ function mergeFlow(
 }
 
 async function runConn(target: BenchTarget, config: BenchConfig, board: Board, handles: ShardHandle[], watch: AbortWatch, onProgress: Progress): Promise<BenchResult> {
+  const overflowsBefore = listenOverflows();
   const meters = startMeters(target);
   const startedAt = new Date().toISOString();
   const startAt = now();
@@ -360,6 +362,7 @@ async function runConn(target: BenchTarget, config: BenchConfig, board: Board, h
   // Every connection is still open: the broker's memory now is its memory with `conns` clients.
   const brokerRssBytes = target.brokerPid === undefined ? undefined : rssOf(target.brokerPid);
   const cpu = readMeters(target, meters);
+  const overflowsAfter = listenOverflows();
   const reports = await watch.guard(Promise.all(handles.map((h) => h.report())));
   const connack = new Histogram();
   const errors = new Map<number, number>();
@@ -402,6 +405,13 @@ async function runConn(target: BenchTarget, config: BenchConfig, board: Board, h
     reconnects: 0,
     cpu,
     brokerRssBytes,
-    conn: { attempted, connected, failed, rate: rate(connected, firstOpen, lastConnack), connackLatency: connack.summary() },
+    conn: {
+      attempted,
+      connected,
+      failed,
+      rate: rate(connected, firstOpen, lastConnack),
+      connackLatency: connack.summary(),
+      listenOverflows: overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore,
+    },
   };
 }

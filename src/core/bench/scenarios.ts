@@ -91,6 +91,7 @@ export function validateConfig(config: BenchConfig): void {
   if (config.qos !== 0 && config.qos !== 1 && config.qos !== 2) throw new RangeError(`qos must be 0, 1 or 2, got ${String(config.qos)}`);
   positiveInt('size', config.size, PAYLOAD_HEADER_BYTES);
   positiveInt('inflight', config.inflight, 1);
+  if (config.qos0Window !== undefined) positiveInt('qos0Window', config.qos0Window, 1);
   if (config.msgs === undefined && config.durationMs === undefined) throw new RangeError('give msgs or durationMs');
   if (config.msgs !== undefined && config.durationMs !== undefined) throw new RangeError('give msgs or durationMs, not both');
   if (config.msgs !== undefined) positiveInt('msgs', config.msgs, 1);
@@ -133,7 +134,8 @@ export function makePlan(config: BenchConfig, clientIdPrefix: string, runId: num
   }
   // The publishers a subscriber hears share its QoS 0 window.
   const hearsAll = subSource.some((s) => s < 0);
-  const qos0Window = new Array<number>(P).fill(Math.max(16, Math.ceil(QOS0_WINDOW_PER_SUBSCRIBER / (hearsAll ? P : 1))));
+  const perSubscriber = config.qos0Window ?? QOS0_WINDOW_PER_SUBSCRIBER;
+  const qos0Window = new Array<number>(P).fill(Math.max(16, Math.ceil(perSubscriber / (hearsAll ? P : 1))));
   const measureCounts = config.msgs !== undefined ? perPublisher(config.msgs, P) : new Array<number>(P).fill(Number.POSITIVE_INFINITY);
   const warmupCounts =
     config.warmupMsgs !== undefined && config.warmupMsgs > 0

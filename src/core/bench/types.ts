@@ -35,6 +35,11 @@ export interface BenchConfig {
   rate?: number | undefined;
   /** Unacknowledged QoS 1/2 messages per publisher. */
   inflight: number;
+  /**
+   * QoS 0 flat out: messages allowed on their way (sent, not yet received) to one subscriber,
+   * shared by the publishers it hears. Default QOS0_WINDOW_PER_SUBSCRIBER (scenarios.ts).
+   */
+  qos0Window?: number | undefined;
   retain: boolean;
   /** 4 = MQTT 3.1.1, 5 = 5.0. */
   protocolVersion: 4 | 5;
@@ -109,11 +114,28 @@ export interface BenchResult {
    */
   socketErrors?: { code: string; count: number }[] | undefined;
   reconnects: number;
-  /** CPU seconds used by the engine (all its threads), and by the broker when its PID is known. */
-  cpu: { engineSeconds: number; brokerSeconds?: number | undefined };
+  /**
+   * CPU seconds used by the engine (all its threads), and by the broker when its PID is known,
+   * over `wallSeconds` of wall time (the metered span: a share of one core is seconds / wallSeconds).
+   */
+  cpu: { engineSeconds: number; brokerSeconds?: number | undefined; wallSeconds?: number | undefined };
   brokerRssBytes?: number | undefined;
   /** conn scenario only. */
-  conn?: { attempted: number; connected: number; failed: number; rate: number; connackLatency: LatencySummary } | undefined;
+  conn?:
+    | {
+        attempted: number;
+        connected: number;
+        failed: number;
+        rate: number;
+        connackLatency: LatencySummary;
+        /**
+         * Connections this machine's kernel dropped on a full listen queue during the storm
+         * (Linux TcpExt ListenOverflows, all listeners of the host; undefined without /proc):
+         * each costs its client a SYN retry a second later. Only a broker on this machine counts.
+         */
+        listenOverflows?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface BenchProgress {

@@ -3,7 +3,7 @@
  * scenario, QoS 0/1/2, 3.1.1 and 5.0, fixed rate, warm-up, worker threads), against mosquitto
  * (QoS 1), and against a deliberately lossy fake broker that must be reported as lossy.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,8 @@ function expectClean(r: BenchResult, published: number, deliveries: number): voi
   expect(r.publishRate).toBeGreaterThan(0);
   expect(r.durationMs).toBeGreaterThan(0);
   expect(r.cpu.engineSeconds).toBeGreaterThan(0);
+  // The CPU was metered over the whole measured part (a share of a core is seconds / wallSeconds).
+  expect(r.cpu.wallSeconds! * 1000).toBeGreaterThanOrEqual(r.durationMs);
   for (const s of r.subscribers) expect(s.lost + s.duplicated + s.outOfOrder).toBe(0);
 }
 
@@ -134,6 +136,11 @@ describe('bench engine against our broker', () => {
   it('fan-in at QoS 0 flat out stays bounded and loses nothing on loopback', async () => {
     const r = await runBench(target(broker.port), config({ scenario: 'fan-in', qos: 0, pubs: 10, subs: 1, msgs: 20_000 }));
     expectClean(r, 20_000, 20_000);
+  });
+
+  it('QoS 0 flat out with a small window (qos0Window) still delivers everything', async () => {
+    const r = await runBench(target(broker.port), config({ scenario: 'fan-out', qos: 0, pubs: 1, subs: 3, msgs: 5000, qos0Window: 20 }));
+    expectClean(r, 5000, 15_000);
   });
 
   it('fan-out: 1 publisher → 10 subscribers', async () => {
@@ -235,9 +242,36 @@ describe('bench engine against our broker', () => {
     expect(r.errors).toEqual([]);
     expect(r.brokerRssBytes).toBeGreaterThan(1_000_000);
     expect(r.cpu.brokerSeconds).toBeGreaterThanOrEqual(0);
+    expect(r.cpu.wallSeconds).toBeGreaterThan(0);
+    // Our broker accepts at once: its listen queue never fills (the count is the host's, hence no exact 0).
+    if (existsSync('/proc/net/netstat')) expect(r.conn!.listenOverflows).toBeGreaterThanOrEqual(0);
     // All closed afterwards.
     await new Promise((r2) => setTimeout(r2, 100));
     expect(broker.broker.connections.size).toBe(0);
+  });
+
+  it.runIf(existsSync('/proc/net/netstat'))('conn: connections dropped on a full listen queue are counted (Linux)', async () => {
+    // A listener with a backlog of 1 in a process whose event loop is blocked (Atomics.wait, no
+    // CPU): nothing is ever accepted, so the kernel's queue is full after two handshakes and it
+    // drops the rest.
+    const script = [
+      "const net = require('node:net');",
+      "const s = net.createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {",
+      '  process.stdout.write(`${s.address().port}\\n`, () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));',
+      '});',
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        child.once('exit', () => reject(new Error('listener exited')));
+      });
+      const r = await runBench(target(port, { connectTimeoutMs: 1500 }), config({ scenario: 'conn', conns: 8, concurrency: 8 }));
+      expect(r.conn).toMatchObject({ attempted: 8, connected: 0, failed: 8 });
+      expect(r.conn!.listenOverflows).toBeGreaterThanOrEqual(1);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('conn: refusals are counted by reason code', async () => {
