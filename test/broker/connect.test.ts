@@ -66,7 +66,7 @@ describe('client identifier', () => {
     expect(connack.reasonCode).toBe(0);
     const assigned = connack.properties?.assignedClientIdentifier;
     expect(assigned).toMatch(/.+/);
-    expect(broker.sessions.has(assigned!)).toBe(true);
+    expect((broker.inspect.session(assigned!) !== undefined)).toBe(true);
     const { connack: second } = await connect(broker, { protocolVersion: 5, clientId: '' });
     expect(second.properties?.assignedClientIdentifier).not.toBe(assigned);
   });
@@ -93,7 +93,7 @@ describe('client identifier', () => {
     const { client, connack } = await tryConnect(broker, { clientId: '', clean: false });
     expect(connack).toEqual({ type: 'connack', sessionPresent: false, reasonCode: 2 });
     await client.expectClosed();
-    expect(broker.sessions.size).toBe(0);
+    expect(broker.inspect.sessionCount()).toBe(0);
   });
 });
 
@@ -182,7 +182,7 @@ describe('authentication hook', () => {
     const { client: b, connack: cb } = await tryConnect(broker, { protocolVersion: 5, clientId: 'other' });
     expect(cb.reasonCode).toBe(ReasonCode.NotAuthorized);
     await b.expectClosed();
-    expect(broker.sessions.size).toBe(0);
+    expect(broker.inspect.sessionCount()).toBe(0);
   });
 
   // A refused connection has no session and no will: nothing is published for it.
@@ -243,7 +243,7 @@ describe('authentication hook', () => {
     expect((await client.expect('connack')).reasonCode).toBe(4);
     await client.expectClosed();
     await sub.expectNothing();
-    expect(broker.retained.size).toBe(0);
+    expect(broker.inspect.retainedCount()).toBe(0);
   });
 
   it('gives the hook the user name and password', async () => {
@@ -348,7 +348,7 @@ describe('after a client leaves', () => {
   /** Connects, leaves with DISCONNECT, closes its end; returns a weak reference to the broker's connection. */
   async function connectAndLeave(clientId: string): Promise<WeakRef<object>> {
     const { client } = await connect(broker, { clientId });
-    const conn = [...broker.connections].find((c) => c.clientId === clientId);
+    const conn = broker.inspect.connections().find((c) => c.clientId === clientId);
     if (conn === undefined) throw new Error(`no connection for ${clientId}`);
     const ref = new WeakRef(conn);
     client.send({ type: 'disconnect' });
@@ -366,8 +366,8 @@ describe('after a client leaves', () => {
     start();
     const refs: WeakRef<object>[] = [];
     for (let i = 0; i < 20; i++) refs.push(await connectAndLeave(`leaver-${i}`));
-    expect(broker.connections.size).toBe(0);
-    expect(broker.sessions.size).toBe(0);
+    expect(broker.inspect.connectionCount()).toBe(0);
+    expect(broker.inspect.sessionCount()).toBe(0);
     // WeakRefs hold their targets until the current job ends; the closes finish on setImmediate.
     await new Promise((resolve) => setTimeout(resolve, 20));
     gc();

@@ -80,6 +80,6 @@ describe.concurrent('keep-alive', () => {
     expect(secondAt - firstAt).toBeGreaterThanOrEqual(100);
     await sleep(200);
     expect(connected.closed).toBe(false);
-    expect(broker.connections.size).toBe(1);
+    expect(broker.inspect.connectionCount()).toBe(1);
   });
 });

@@ -49,8 +49,8 @@ describe('malformed packets', () => {
     expect(client.received).toEqual([]);
     await others.check();
     // The bad client's session is gone with it (clean session), the others' stay.
-    expect(broker.sessions.has('bad')).toBe(false);
-    expect(broker.connections.size).toBe(2);
+    expect((broker.inspect.session('bad') !== undefined)).toBe(false);
+    expect(broker.inspect.connectionCount()).toBe(2);
   });
 
   it('5.0: a malformed packet gets DISCONNECT 0x81 first', async () => {
@@ -130,10 +130,10 @@ describe('a client that never reads', () => {
     const { server } = await stalledSubscriber();
     // Messages from the embedding application: nobody to hold back, so they must be dropped.
     await flood(undefined, 2000);
-    expect(broker.droppedCount).toBeGreaterThan(1500);
+    expect(broker.inspect.droppedCount()).toBeGreaterThan(1500);
     // Bounded: the socket buffer stops near maxClientBuffer, the queue at maxQueued.
     expect(server.writableLength).toBeLessThan(16 * 1024 + 64 * 1024);
-    expect(broker.sessions.get('stalled')!.queued).toBeLessThanOrEqual(50);
+    expect(broker.inspect.session('stalled')!.queued).toBeLessThanOrEqual(50);
     await others.check();
   });
 
@@ -149,7 +149,7 @@ describe('a client that never reads', () => {
     const { client: pub } = await connect(broker, { clientId: 'pub' });
     await flood(pub, 3000, 1);
     expect(server.writableLength).toBeLessThan(16 * 1024 + 64 * 1024);
-    expect(broker.sessions.get('stalled')!.queued).toBeLessThanOrEqual(100);
+    expect(broker.inspect.session('stalled')!.queued).toBeLessThanOrEqual(100);
     await others.check();
     // Once it reads again, what was acknowledged to the publisher is delivered: nothing was dropped.
     server.release();
@@ -159,7 +159,7 @@ describe('a client that never reads', () => {
       stalled.send({ type: 'puback', packetId: m.packetId! });
       expected++;
     }
-    expect(broker.droppedCount).toBe(0);
+    expect(broker.inspect.droppedCount()).toBe(0);
   });
 
   it('lets the publisher go after stallTimeoutMs when the reader makes no progress: a dead reader does not stop the others', async () => {
@@ -177,8 +177,8 @@ describe('a client that never reads', () => {
       healthy.send({ type: 'puback', packetId: m.packetId! });
       got++;
     }
-    expect(broker.sessions.get('stalled')!.queued).toBeLessThanOrEqual(100);
-    expect(broker.droppedCount).toBeGreaterThan(0);
+    expect(broker.inspect.session('stalled')!.queued).toBeLessThanOrEqual(100);
+    expect(broker.inspect.droppedCount()).toBeGreaterThan(0);
   });
 
   // [MQTT-3.1.2-24] the keep-alive counts packets the client sent: one the broker chose not to read yet still counts.
@@ -187,12 +187,12 @@ describe('a client that never reads', () => {
     await stalledSubscriber();
     const { client: pub } = await connect(broker, { clientId: 'pub', keepalive: 1 });
     await flood(pub, 2000);
-    const connection = [...broker.connections].find((c) => c.clientId === 'pub')!;
+    const connection = broker.inspect.connections().find((c) => c.clientId === 'pub')!;
     for (let i = 0; i < 5; i++) {
       await new Promise((resolve) => setTimeout(resolve, 400));
       pub.send({ type: 'pingreq' });
     }
     expect(pub.closed).toBe(false);
-    expect(broker.connections.has(connection)).toBe(true);
+    expect(broker.inspect.connections().includes(connection)).toBe(true);
   });
 });

@@ -40,7 +40,7 @@ describe.concurrent('message expiry', () => {
     const { client: old } = await connect(broker, { clientId: 'old', clean: false });
     await old.subscribe('t', 1);
     old.kill();
-    await until(() => broker.sessions.get('away')?.connection === null && broker.sessions.get('old')?.connection === null);
+    await until(() => broker.inspect.session('away')?.connected === false && broker.inspect.session('old')?.connected === false);
     const { client: pub } = await connect(broker, { clientId: 'pub', protocolVersion: 5 });
     pub.publish('t', 'short', { qos: 1, properties: { messageExpiryInterval: 1 } });
     pub.publish('t', 'long', { qos: 1, properties: { messageExpiryInterval: 60 } });

@@ -51,7 +51,7 @@ describe('Receive Maximum', () => {
     await sub.ack(c);
     await sub.ack(e);
     await sub.expectNothing();
-    expect(broker.sessions.get('sub')!.inflight.size).toBe(0);
+    expect(broker.inspect.session('sub')!.inflight).toBe(0);
   });
 
   // [MQTT-4.9.0-2] the window counts QoS 1 and 2 only: QoS 0 goes out while QoS 1 fills it.
@@ -118,9 +118,9 @@ describe('Maximum Packet Size', () => {
     const b = await sub.receive();
     expect(b.payload.toString()).toBe('small');
     await sub.expectNothing();
-    expect(broker.droppedCount).toBe(2);
+    expect(broker.inspect.droppedCount()).toBe(2);
     // [MQTT-3.1.2-25] the broker behaves as if it had sent it: nothing stays in flight.
-    expect(broker.sessions.get('sub')!.inflight.size).toBe(0);
+    expect(broker.inspect.session('sub')!.inflight).toBe(0);
   });
 
   // The limit applies to a message's whole packet, properties included.
@@ -194,6 +194,6 @@ describe('Receive Maximum across a resumed session', () => {
     expect(got.slice(0, 6).map((p) => [p.dup, p.packetId])).toEqual(unacked.map((p) => [true, p.packetId]));
     expect(got.slice(6).every((p) => !p.dup)).toBe(true);
     await again.client.expectNothing();
-    expect(broker.sessions.get('sub')!.inflight.size).toBe(0);
+    expect(broker.inspect.session('sub')!.inflight).toBe(0);
   });
 });

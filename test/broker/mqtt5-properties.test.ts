@@ -165,14 +165,14 @@ describe('server DISCONNECT', () => {
     await client.expectClosed();
     // Not a normal disconnection: the will goes out, and the session did not survive.
     expect((await watcher.expect('publish')).topic).toBe('will');
-    expect(broker.sessions.has('x')).toBe(false);
+    expect((broker.inspect.session('x') !== undefined)).toBe(false);
   });
 
   it('accepts DISCONNECT changing a non-zero session expiry', async () => {
     broker = createBroker();
     const { client } = await connect(broker, { clientId: 'x', protocolVersion: 5, properties: { sessionExpiryInterval: 10 } });
     await client.disconnect({ reasonCode: 0, properties: { sessionExpiryInterval: 3600 } });
-    expect(broker.sessions.get('x')?.expiryInterval).toBe(3600);
+    expect(broker.inspect.session('x')?.expiryInterval).toBe(3600);
   });
 
   it('sends DISCONNECT 0x8B to 5.0 clients when the broker closes', async () => {

@@ -72,11 +72,11 @@ describe('QoS 1, broker to client', () => {
     const toB = await b.expect('publish');
     expect(ids).not.toContain(toA.packetId);
     expect(toB.packetId).toBeGreaterThan(0);
-    expect(broker.sessions.get('a')!.inflight.size).toBe(4);
+    expect(broker.inspect.session('a')!.inflight).toBe(4);
     for (const p of [...first, toA]) a.send({ type: 'puback', packetId: p.packetId! });
     a.send({ type: 'pingreq' });
     await a.expect('pingresp');
-    expect(broker.sessions.get('a')!.inflight.size).toBe(0);
+    expect(broker.inspect.session('a')!.inflight).toBe(0);
   });
 
   // [MQTT-3.8.4-8] delivered at min(published QoS, granted QoS).

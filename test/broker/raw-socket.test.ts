@@ -8,7 +8,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../src/core/broker/broker.js';
-import type { Connection } from '../../src/core/broker/connection.js';
 import { ReasonCode } from '../../src/core/codec/constants.js';
 import { encode } from '../../src/core/codec/encode.js';
 import { MqttError } from '../../src/core/codec/errors.js';
@@ -149,11 +148,6 @@ async function listening(options: CreateBrokerOptions = {}): Promise<{ broker: B
   return { broker, port: tcp!.port };
 }
 
-/** The broker's side of a client, found by client id. */
-function connectionOf(broker: Broker, clientId: string): Connection | undefined {
-  for (const c of broker.connections) if (c.clientId === clientId) return c;
-  return undefined;
-}
 
 const hex = (code: number): string => `0x${code.toString(16)}`;
 
@@ -229,8 +223,8 @@ describe('every malformed case of the codec, over TCP', () => {
     }
     // The broker closed it for this case's reason, and nothing of the connection is left.
     expect(errors.map((e) => (e instanceof MqttError ? hex(e.reasonCode) : e.message))).toEqual([hex(c.code)]);
-    expect(broker.connections.size).toBe(2);
-    expect(broker.sessions.size).toBe(2);
+    expect(broker.inspect.connectionCount()).toBe(2);
+    expect(broker.inspect.sessionCount()).toBe(2);
     await bystanderServed();
   }
 
@@ -296,8 +290,10 @@ describe('flow corners over TCP', () => {
     expect(first.parseError).toBeUndefined();
     second.send({ type: 'pingreq' });
     await second.expect('pingresp');
-    expect(broker!.sessions.get('twin')?.connection).toBe(connectionOf(broker!, 'twin'));
-    expect(broker!.connections.size).toBe(1);
+    // The session is the second connection's: connected, and the only connection left.
+    expect(broker!.inspect.session('twin')?.connected).toBe(true);
+    expect(broker!.inspect.connectionCount()).toBe(1);
+    expect(broker!.inspect.client('twin')?.connected).toBe(true);
   });
 
   // 3.1.1 [MQTT-4.3.3-2] / 5.0 [MQTT-4.3.3-9]: until PUBREL, a PUBLISH with the same packet id is
@@ -381,8 +377,8 @@ describe('flow corners over TCP', () => {
     const flooder = await client(port, 4, 'nr-flooder');
     const other = await client(port, 4, 'nr-other');
 
-    const slowConn = connectionOf(b, 'nr-slow')!;
-    const slowSession = b.sessions.get('nr-slow')!;
+    const slowQueued = (): number => b.inspect.session('nr-slow')!.queued;
+    const slowBuffered = (): number => b.inspect.client('nr-slow')!.buffered;
     // 256 QoS 0 PUBLISHes of 1 KiB each, written as one buffer.
     const one = encode(publish('flood/x', Buffer.alloc(1024, 0x61)), 4);
     const batch = Buffer.concat(Array.from({ length: 256 }, () => one));
@@ -394,13 +390,13 @@ describe('flow corners over TCP', () => {
     // Flood until drops began and another 16 MiB went by: far more than the bounds below.
     let target = Infinity;
     while (sent < target) {
-      if (Date.now() > deadline) throw new Error(`flood unfinished after ${sent >> 20} MiB in 10 s (queued ${slowSession.queued}, buffered ${slowConn.stream.writableLength})`);
+      if (Date.now() > deadline) throw new Error(`flood unfinished after ${sent >> 20} MiB in 10 s (queued ${slowQueued()}, buffered ${slowBuffered()})`);
       if (!flooder.socket.write(batch)) await new Promise((resolve) => flooder.socket.once('drain', resolve));
       sent += batch.length;
       await new Promise((resolve) => setTimeout(resolve, 1));
-      maxBuffered = Math.max(maxBuffered, slowConn.stream.writableLength);
-      maxQueue = Math.max(maxQueue, slowSession.queued);
-      if (b.droppedCount > 0 && target === Infinity) target = sent + (16 << 20);
+      maxBuffered = Math.max(maxBuffered, slowBuffered());
+      maxQueue = Math.max(maxQueue, slowQueued());
+      if (b.inspect.droppedCount() > 0 && target === Infinity) target = sent + (16 << 20);
       if (sent % (2 << 20) < batch.length) {
         // Someone else is still served while the flood goes on.
         other.send(publish('nr/ok', `during ${sent}`));
@@ -409,8 +405,8 @@ describe('flow corners over TCP', () => {
         servedDuringFlood++;
       }
     }
-    expect(b.droppedCount).toBeGreaterThan(0);
-    expect(slowSession.dropped).toBe(b.droppedCount);
+    expect(b.inspect.droppedCount()).toBeGreaterThan(0);
+    expect(b.inspect.session('nr-slow')!.dropped).toBe(b.inspect.droppedCount());
     expect(maxQueue).toBeLessThanOrEqual(maxQueued);
     // The limit is checked once per tick's write, so one tick's output may land past it: at most
     // what one turn of the event loop reads from the flooder (libuv reads up to 32 x 64 KiB).
@@ -425,7 +421,7 @@ describe('flow corners over TCP', () => {
 
     // The slow reader comes back: what is buffered and queued drains, and it is served again.
     slow.socket.resume();
-    await until(() => slowSession.queued === 0 && !slowConn.congested, 5000, 'the slow session drained');
+    await until(() => slowQueued() === 0 && b.inspect.client('nr-slow')?.congested === false, 5000, 'the slow session drained');
     other.send(publish('flood/end', 'end'));
     const end = await slow.next((p) => p.type === 'publish' && p.topic === 'flood/end', 5000);
     expect((end as PublishPacket).payload.toString()).toBe('end');

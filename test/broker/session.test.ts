@@ -81,9 +81,9 @@ describe.each([
     const { client: sub } = await connect(broker, options);
     await sub.subscribe('q', 1);
     sub.kill();
-    await until(() => broker.sessions.get('away')?.connection === null);
+    await until(() => broker.inspect.session('away')?.connected === false);
     await publishAll(pub, [1, 2, 3, 4, 5].map((i): [string, string, 1] => ['q', String(i), 1]));
-    expect(broker.droppedCount).toBe(2);
+    expect(broker.inspect.droppedCount()).toBe(2);
     const { client: back } = await connect(broker, options);
     const got: string[] = [];
     for (let i = 0; i < 3; i++) got.push((await back.receive()).payload.toString());
@@ -100,12 +100,12 @@ describe('session expiry (5.0)', () => {
     await sub.subscribe('t', 1);
     const left = Date.now();
     sub.kill();
-    await until(() => broker.sessions.get('away')?.connection === null);
+    await until(() => broker.inspect.session('away')?.connected === false);
     await publishAll(pub, [['t', 'while away', 1]]);
-    expect(broker.sessions.has('away')).toBe(true);
-    await until(() => !broker.sessions.has('away'), 4000, 'session removed');
+    expect((broker.inspect.session('away') !== undefined)).toBe(true);
+    await until(() => !(broker.inspect.session('away') !== undefined), 4000, 'session removed');
     expect(Date.now() - left).toBeGreaterThanOrEqual(900);
-    expect(broker.router.trie.size).toBe(0);
+    expect(broker.inspect.subscriptionCount()).toBe(0);
     const { client: back, connack } = await connect(broker, persistent5);
     expect(connack.sessionPresent).toBe(false);
     await back.expectNothing();
@@ -117,7 +117,7 @@ describe('session expiry (5.0)', () => {
     const { client: sub } = await connect(broker, { clientId: 'away', clean: false, protocolVersion: 5 });
     await sub.subscribe('t', 1);
     sub.kill();
-    await until(() => !broker.sessions.has('away'));
+    await until(() => !(broker.inspect.session('away') !== undefined));
     const { connack } = await connect(broker, { clientId: 'away', clean: false, protocolVersion: 5 });
     expect(connack.sessionPresent).toBe(false);
   });
@@ -128,7 +128,7 @@ describe('session expiry (5.0)', () => {
     const { client: sub } = await connect(broker, persistent5);
     await sub.subscribe('t', 1);
     await sub.disconnect({ reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
-    await until(() => !broker.sessions.has('away'));
+    await until(() => !(broker.inspect.session('away') !== undefined));
   });
 
   it('3.1.1: a clean session ends with its connection', async () => {
@@ -136,8 +136,8 @@ describe('session expiry (5.0)', () => {
     const { client: sub } = await connect(broker, { clientId: 'gone', clean: true });
     await sub.subscribe('t', 1);
     sub.kill();
-    await until(() => !broker.sessions.has('gone'));
-    expect(broker.router.trie.size).toBe(0);
+    await until(() => !(broker.inspect.session('gone') !== undefined));
+    expect(broker.inspect.subscriptionCount()).toBe(0);
   });
 });
 
@@ -148,9 +148,9 @@ describe('online queue', () => {
     const { client: sub } = await connect(broker, persistent311);
     await sub.subscribe('t', 2);
     sub.kill();
-    await until(() => broker.sessions.get('away')?.connection === null);
+    await until(() => broker.inspect.session('away')?.connected === false);
     await publishAll(pub, [['t', 'qos0', 0]]);
-    expect(broker.sessions.get('away')!.queued).toBe(0);
+    expect(broker.inspect.session('away')!.queued).toBe(0);
     const { client: back } = await connect(broker, persistent311);
     await back.expectNothing();
   });

@@ -32,6 +32,6 @@ describe('broker smoke', () => {
     const will = await sub.expect('publish');
     expect(will).toMatchObject({ topic: 'w/x', qos: 1, retain: true, properties: { subscriptionIdentifiers: [7], topicAlias: 1 } });
     sub.send({ type: 'puback', packetId: will.packetId!, reasonCode: 0 });
-    expect(broker.retained.get('w/x')?.payload.toString()).toBe('bye');
+    expect(broker.inspect.retained('w/x')?.payload.toString()).toBe('bye');
   });
 });

@@ -105,7 +105,7 @@ describe('will authorization', () => {
     await watcher.subscribe('$SYS/#');
     (await victim(broker, { will: will({ topic: '$SYS/broker/fake', retain: true }) })).kill();
     await watcher.expectNothing(200);
-    expect(broker.retained.size).toBe(0);
+    expect(broker.inspect.retainedCount()).toBe(0);
   });
 
   it('asks authorizePublish, with the client that set the will, also for a delayed will', async (ctx) => {
@@ -145,7 +145,7 @@ describe('will QoS and retain', () => {
     (await victim(broker, { will: will({ qos: 1, retain: true }) })).kill();
     const m = await watcher.receive();
     expect(m.qos).toBe(1);
-    expect(broker.retained.get('will/x')?.payload.toString()).toBe('gone');
+    expect(broker.inspect.retained('will/x')?.payload.toString()).toBe('gone');
     const { client: late } = await connect(broker, { clientId: 'late' });
     await late.subscribe('will/#', 2);
     expect(await late.receive()).toMatchObject({ topic: 'will/x', qos: 1, retain: true });
@@ -156,7 +156,7 @@ describe('will QoS and retain', () => {
     const { broker, watcher } = await setup(ctx);
     (await victim(broker, { will: will({ qos: 2 }) })).kill();
     expect((await watcher.receive()).qos).toBe(2);
-    expect(broker.retained.size).toBe(0);
+    expect(broker.inspect.retainedCount()).toBe(0);
   });
 
   it('5.0: forwards the will properties', async (ctx) => {
@@ -227,7 +227,7 @@ describe.concurrent('wills that wait on timers', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(900);
     expect(elapsed).toBeLessThan(3000);
-    expect(broker.sessions.has('victim')).toBe(false);
+    expect((broker.inspect.session('victim') !== undefined)).toBe(false);
   });
 
   // Session Expiry 0: the session ends with the connection, so the will goes at once.

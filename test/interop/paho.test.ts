@@ -173,7 +173,7 @@ describe.skipIf(gate.skip)('Python paho-mqtt through our broker', () => {
         { topic: 'paho/retained', payload: 'kept', qos: 1, retain: true },
         { topic: 'paho/live', payload: 'live', qos: 1, retain: false },
       ]);
-      expect(server.broker.retained.get('paho/live')?.payload.toString()).toBe('live');
+      expect(server.broker.inspect.retained('paho/live')?.payload.toString()).toBe('live');
     });
 
     // [MQTT-3.1.2-8] the will of a connection closed without DISCONNECT; [MQTT-3.1.2-10] none after one.

@@ -40,7 +40,7 @@ process.on('SIGTERM', () => {
   void broker.close().finally(() => process.exit(0));
 });
 process.on('message', (m: unknown) => {
-  if ((m as { type?: unknown } | null)?.type === 'stats') send({ type: 'stats', dropped: broker.droppedCount });
+  if ((m as { type?: unknown } | null)?.type === 'stats') send({ type: 'stats', dropped: broker.inspect.droppedCount() });
 });
 
 try {

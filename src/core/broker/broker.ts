@@ -1,54 +1,80 @@
 /**
- * createBroker(): the broker as a library. Transport-agnostic: a listener hands it a duplex
- * byte stream (TCP, TLS, WebSocket, or an in-process pair in tests) through handle().
+ * createBroker(): the broker as a library, and the composition of its parts. Transport-
+ * agnostic: a listener hands it a duplex byte stream and what it knows about it through
+ * accept() (TCP, WebSocket, or an in-process pair in tests through handle()).
+ *
+ * The parts, each in its own file: sessions.ts (the session table and session life),
+ * router.ts (subscriptions and routing), retained.ts (the retained store), will.ts,
+ * backpressure.ts, scheduler.ts (every deadline), connection.ts (one client), handlers/ (one
+ * per packet), inspect.ts (the read-only view). Handlers reach the broker only through
+ * BrokerContext (types.ts): the named operations below.
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Properties, Will } from '../codec/types.js';
-import { resolveConfig, type BrokerConfig, type BrokerOptions } from './config.js';
-import { Connection } from './connection.js';
+import type { Properties, QoS } from '../codec/types.js';
+import { Backpressure } from './backpressure.js';
+import { resolveConfig, type BrokerOptions } from './config.js';
+import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerEvents } from './events.js';
-import { defaultHooks, isPromise, type ClientInfo, type Hooks } from './hooks.js';
+import { defaultHooks } from './hooks.js';
+import { Inspector } from './inspect.js';
 import { listen, type ListenOptions, type Listener } from './listeners/index.js';
-import { Message, detachPayload } from './message.js';
-import { RetainedStore } from './retained.js';
+import { Message } from './message.js';
+import { MemoryRetainedStore } from './retained.js';
 import { Router } from './router.js';
-import { NEVER_EXPIRES, Session } from './session.js';
+import { Deadline, Scheduler } from './scheduler.js';
+import type { Session } from './session.js';
+import { SessionTable } from './sessions.js';
+import {
+  State,
+  type BrokerConfig,
+  type BrokerContext,
+  type ClientInfo,
+  type HandlerConnection,
+  type Hooks,
+  type MaybePromise,
+  type OpenedSession,
+  type RetainedStore,
+  type SessionHandle,
+  type SessionHost,
+  type SubscriptionOptions,
+  type TransportInfo,
+} from './types.js';
+import { Wills, type WillHost } from './will.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 export interface CreateBrokerOptions extends BrokerOptions {
   /** Where the broker's own log lines go; silent by default (a library does not print). */
   log?: (level: LogLevel, message: string) => void;
+  /** Where retained messages live; in memory by default. */
+  retained?: RetainedStore;
 }
 
-/** Will properties that travel with the will message; the delay is the broker's business. */
-function willMessageProperties(props: Properties | undefined): Properties | undefined {
-  if (props === undefined) return undefined;
-  const { willDelayInterval: _delay, messageExpiryInterval: _expiry, ...rest } = props;
-  return Object.keys(rest).length > 0 ? rest : undefined;
+/** The transport of a stream handed to handle() by the embedding application. */
+function streamTransport(remoteAddress: string | undefined): TransportInfo {
+  return { listener: { kind: 'stream', host: undefined, port: undefined }, remoteAddress, remotePort: undefined, peerCertificate: undefined };
 }
 
-export class Broker extends EventEmitter<BrokerEvents> {
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext, ConnectionHost, SessionHost, WillHost {
   readonly config: BrokerConfig;
   readonly hooks: Hooks;
-  readonly sessions = new Map<string, Session>();
-  readonly router = new Router();
-  readonly retained = new RetainedStore();
+  readonly scheduler = new Scheduler();
+  /** A read-only look at sessions, subscriptions, queues and retained messages. */
+  readonly inspect: Inspector;
+  private readonly router = new Router();
+  private readonly retained: RetainedStore;
+  private readonly backpressure: Backpressure;
+  private readonly wills: Wills;
+  private readonly sessions: SessionTable;
   /** Every open connection, connected or not. */
-  readonly connections = new Set<Connection>();
+  private readonly connections = new Set<Connection>();
   /** Messages dropped across all sessions (queue full, slow client, too large). */
-  droppedCount = 0;
+  private droppedCount = 0;
   private lastDropLog = 0;
-  /**
-   * Queue length at which an online session throttles whoever publishes to it, and the length
-   * at which they are released: acknowledged messages wait, they are not dropped.
-   */
-  readonly highWater: number;
-  readonly lowWater: number;
-  /** The connection whose PUBLISH is being routed, so a full queue knows whom to throttle. */
-  private publishing: Connection | undefined = undefined;
+  /** Ids for messages: unique within this broker's life. */
+  private nextMessageId = 1;
   private readonly logFn: ((level: LogLevel, message: string) => void) | undefined;
   private dirty: Connection[] = [];
   private flushScheduled = false;
@@ -57,51 +83,66 @@ export class Broker extends EventEmitter<BrokerEvents> {
   private closed = false;
   /**
    * Connections still waiting for their CONNECT, in the order they came (a Set keeps it): one
-   * timer, due when the oldest runs out of time, instead of one timer per connection.
+   * deadline, for the oldest, instead of one per connection.
    */
   private readonly awaitingConnect = new Set<Connection>();
-  private connectTimer: NodeJS.Timeout | undefined = undefined;
-  private readonly connectDeadlineBound = (): void => this.connectDeadline();
+  private readonly connectDeadline = new Deadline((now) => this.connectDeadlineDue(now));
+  private readonly acceptBound = (stream: Duplex, info: TransportInfo): void => {
+    this.accept(stream, info);
+  };
 
   constructor(options: CreateBrokerOptions = {}) {
     super();
     this.config = resolveConfig(options);
     this.hooks = { ...defaultHooks, ...options.hooks };
     this.logFn = options.log;
-    this.highWater = Math.max(1, Math.min(this.config.maxQueued >> 1, 1000));
-    this.lowWater = this.highWater >> 1;
+    this.retained = options.retained ?? new MemoryRetainedStore();
+    this.backpressure = new Backpressure(this.config.maxQueued, this.config.stallTimeoutMs, this.scheduler, (m) => this.log('warn', m));
+    this.wills = new Wills(this, this.scheduler);
+    this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler);
+    this.inspect = new Inspector({
+      sessions: this.sessions,
+      router: this.router,
+      retained: this.retained,
+      connections: this.connections,
+      droppedCount: () => this.droppedCount,
+    });
   }
 
   log(level: LogLevel, message: string): void {
     this.logFn?.(level, message);
   }
 
-  /** Serves one client over any duplex byte stream. */
-  handle(stream: Duplex, remoteAddress?: string): Connection {
-    const conn = new Connection(this, stream, remoteAddress);
+  // ---- connections ---------------------------------------------------------------------
+
+  /** Serves one client over a stream a listener accepted, with what the listener knows of it. */
+  accept(stream: Duplex, info: TransportInfo): Connection {
+    const conn = new Connection(this, this, stream, info);
     if (this.closed) {
       conn.close('broker closed', false);
       return conn;
     }
     this.connections.add(conn);
     this.awaitingConnect.add(conn);
-    this.connectTimer ??= setTimeout(this.connectDeadlineBound, this.config.connectTimeoutMs).unref();
+    if (!this.connectDeadline.scheduled) this.scheduler.schedule(this.connectDeadline, conn.openedAt + this.config.connectTimeoutMs);
     return conn;
   }
 
-  /** `conn` sent its CONNECT (or closed): no longer on the clock for it. */
-  connectArrived(conn: Connection): void {
-    this.awaitingConnect.delete(conn);
+  /** Serves one client over any duplex byte stream (an embedder's transport, or a test's pair). */
+  handle(stream: Duplex, remoteAddress?: string): Connection {
+    return this.accept(stream, streamTransport(remoteAddress));
   }
 
-  /** Closes whoever has waited connectTimeoutMs without a CONNECT; re-arms for the next oldest. */
-  private connectDeadline(): void {
-    this.connectTimer = undefined;
-    const now = Date.now();
+  connectArrived(conn: HandlerConnection): void {
+    this.awaitingConnect.delete(conn as Connection);
+  }
+
+  /** Closes whoever has waited connectTimeoutMs without a CONNECT; then waits for the next oldest. */
+  private connectDeadlineDue(now: number): void {
     for (const conn of this.awaitingConnect) {
       const due = conn.openedAt + this.config.connectTimeoutMs;
       if (due > now) {
-        this.connectTimer = setTimeout(this.connectDeadlineBound, due - now).unref();
+        this.scheduler.schedule(this.connectDeadline, due);
         return;
       }
       this.awaitingConnect.delete(conn);
@@ -109,9 +150,27 @@ export class Broker extends EventEmitter<BrokerEvents> {
     }
   }
 
+  connectionError(conn: Connection, error: Error, known: boolean): void {
+    this.emit('clientError', conn.state === State.New ? undefined : conn, error);
+    if (!known) this.log('error', `client ${conn.clientId || conn.id}: ${error.stack ?? error.message}`);
+  }
+
+  /** A connection ended: its session goes offline (will, expiry), whoever it held back goes on. */
+  connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
+    this.connections.delete(conn);
+    this.awaitingConnect.delete(conn);
+    this.backpressure.leave(conn);
+    const session = conn.session;
+    const will = conn.will;
+    conn.will = undefined;
+    // openSession and sessionOnline run in one turn, so a session is ours only once online.
+    if (session !== null && session.connection === conn) this.sessions.disconnected(session, unclean ? will : undefined, conn);
+    if (wasConnected) this.emit('disconnect', conn, reason);
+  }
+
   /** Starts listeners (TCP, and WebSocket when `ws` is given); resolves with their addresses. */
   async listen(options: ListenOptions): Promise<AddressInfo[]> {
-    const started = await listen(this, options);
+    const started = await listen(this.acceptBound, (m) => this.log('error', m), options);
     this.listeners_.push(...started);
     return started.map((l) => l.address);
   }
@@ -120,16 +179,14 @@ export class Broker extends EventEmitter<BrokerEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
     // DISCONNECT 0x8B goes out first: closing a listener destroys its sockets, and a packet
     // queued on a destroyed socket is never written.
     for (const conn of [...this.connections]) conn.disconnectWith(0x8b, 'server shutting down');
     this.flushAll();
     const stopping = this.listeners_.map((l) => l.close());
     this.listeners_ = [];
-    for (const session of this.sessions.values()) session.clearTimers();
     this.sessions.clear();
+    this.scheduler.close();
     await Promise.all(stopping);
   }
 
@@ -154,57 +211,84 @@ export class Broker extends EventEmitter<BrokerEvents> {
     for (const conn of list) conn.flush();
   }
 
+  // ---- sessions (BrokerContext) --------------------------------------------------------
+
+  /** Takeover [MQTT-3.1.4-2] [MQTT-3.1.4-3]: the connection holding the session is closed, with DISCONNECT 0x8E in 5.0. */
+  takeover(conn: HandlerConnection): void {
+    const old = this.sessions.get(conn.clientId)?.connection as Connection | null | undefined;
+    if (old == null || old === conn) return;
+    // 5.0 publishes the old connection's will (section 3.1.4). 3.1.1 leaves takeover out of its
+    // will situations; we do not publish there, so a client that reconnects over a half-open
+    // socket does not flap "offline" (mosquitto 2.0 does publish; 5.0's will delay is the cure).
+    if (old.protocolVersion !== 5) old.will = undefined;
+    old.disconnectWith(0x8e, 'session taken over');
+  }
+
+  openSession(conn: HandlerConnection, clean: boolean, expiryInterval: number): OpenedSession {
+    const opened = this.sessions.open(conn.clientId, clean);
+    opened.session.expiryInterval = expiryInterval;
+    (conn as Connection).session = opened.session;
+    return opened;
+  }
+
+  sessionOnline(conn: HandlerConnection, present: boolean): void {
+    const c = conn as Connection;
+    const session = c.session!;
+    session.connection = c;
+    this.emit('client', c, present);
+    if (present) session.resume();
+  }
+
+  subscribe(session: SessionHandle, options: SubscriptionOptions): boolean {
+    return this.router.subscribe(session as Session, options);
+  }
+
+  unsubscribe(session: SessionHandle, topicFilter: string): boolean {
+    return this.router.unsubscribe(session as Session, topicFilter);
+  }
+
+  retainedFor(topicFilter: string, now: number): MaybePromise<Message[]> {
+    return this.retained.match(topicFilter, now);
+  }
+
   // ---- messages ------------------------------------------------------------------------
+
+  createMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined, publisherId: string): Message {
+    const msg = new Message(topic, payload, qos, retain, properties, publisherId);
+    msg.id = this.nextMessageId++;
+    return msg;
+  }
 
   /** Accepts a message for routing: retained store, events, then every matching session. */
   publish(msg: Message, from: ClientInfo | undefined, now = Date.now()): number {
     if (msg.retain && this.config.retainAvailable) this.retained.store(msg);
     if (this.listenerCount('publish') > 0) this.emit('publish', msg, from);
-    this.publishing = from instanceof Connection ? from : undefined;
+    // Whoever publishes is whom a long queue holds back (backpressure.ts): only a live connection.
+    const bp = this.backpressure;
+    bp.publishing = from instanceof Connection ? from : undefined;
     const n = this.router.route(msg, now);
-    this.publishing = undefined;
+    bp.publishing = undefined;
     return n;
-  }
-
-  /**
-   * Backpressure across the broker: `session` (online) has a long queue, so the connection
-   * publishing into it stops routing until the queue drains. Its acknowledgements keep
-   * flowing meanwhile, so two clients feeding each other cannot lock each other up.
-   */
-  throttle(session: Session): void {
-    const conn = this.publishing;
-    if (conn === undefined || conn === session.connection) return;
-    if (!conn.waitFor(session)) return;
-    (session.throttled ??= []).push(conn);
-    if (session.stallTimer === undefined) {
-      // A reader that never drains must not hold its publishers forever.
-      session.stallTimer = setTimeout(() => this.stall(session), this.config.stallTimeoutMs);
-      session.stallTimer.unref();
-    }
-  }
-
-  /** The throttle made no progress in time: let the publishers go; the queue bound takes over. */
-  private stall(session: Session): void {
-    session.stallTimer = undefined;
-    if (session.throttled === null) return;
-    session.stalled = true;
-    this.log('warn', `client ${session.clientId} reads too slowly: its queue holds ${session.queued} messages; publishers are no longer held back for it`);
-    this.release(session);
-  }
-
-  /** The session's queue drained: its throttled publishers go on. */
-  release(session: Session): void {
-    if (session.stallTimer !== undefined) clearTimeout(session.stallTimer);
-    session.stallTimer = undefined;
-    const list = session.throttled;
-    session.throttled = null;
-    if (list !== null) for (const conn of list) conn.unthrottle(session);
   }
 
   /** Publishes from outside any client, e.g. `$SYS` or an embedding application. */
   publishMessage(topic: string, payload: Buffer | string, options: { qos?: 0 | 1 | 2; retain?: boolean; properties?: Properties } = {}): number {
-    const msg = new Message(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), options.qos ?? 0, options.retain ?? false, options.properties, '');
+    const msg = this.createMessage(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload), options.qos ?? 0, options.retain ?? false, options.properties, '');
     return this.publish(msg, undefined);
+  }
+
+  // ---- SessionHost, WillHost -----------------------------------------------------------
+
+  queueLong(session: SessionHandle): void {
+    this.backpressure.queueLong(session as Session);
+  }
+
+  queueDrained(session: SessionHandle): void {
+    this.backpressure.queueDrained(session as Session);
+  }
+
+  willPublished(client: ClientInfo, msg: Message): void {
+    this.emit('will', client, msg);
   }
 
   dropped(clientId: string, msg: Message, why: string): void {
@@ -216,115 +300,6 @@ export class Broker extends EventEmitter<BrokerEvents> {
       this.lastDropLog = now;
       this.log('warn', `dropped a message on ${msg.topic} for client ${clientId}: ${why} (${this.droppedCount} dropped so far)`);
     }
-  }
-
-  // ---- sessions ------------------------------------------------------------------------
-
-  /** Called by a connection when it ends. */
-  connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
-    this.connections.delete(conn);
-    this.awaitingConnect.delete(conn);
-    conn.releaseThrottles();
-    const session = conn.session;
-    if (session === null || session.connection !== conn) {
-      if (wasConnected) this.emit('disconnect', conn, reason);
-      return;
-    }
-    session.connection = null;
-    // Nobody reads this queue now: whoever waited on it goes on.
-    this.release(session);
-    const will = conn.will;
-    conn.will = undefined;
-    if (unclean && will !== undefined) this.scheduleWill(session, will, conn);
-    if (session.expiryInterval === 0) {
-      this.endSession(session);
-    } else if (session.expiryInterval !== NEVER_EXPIRES) {
-      session.expiryTimer = setTimeout(() => this.endSession(session), session.expiryInterval * 1000);
-      session.expiryTimer.unref();
-    }
-    this.emit('disconnect', conn, reason);
-  }
-
-  /**
-   * Publishes a will now, or after its delay (5.0): the delay ends early when the session
-   * ends first, and a reconnect in time cancels it [MQTT-3.1.3-9].
-   */
-  private scheduleWill(session: Session, will: Will, client: ClientInfo): void {
-    const delay = will.properties?.willDelayInterval ?? 0;
-    session.pendingWill = will;
-    session.pendingWillFrom = { clientId: client.clientId, protocolVersion: client.protocolVersion, username: client.username, remoteAddress: client.remoteAddress };
-    if (delay > 0 && session.expiryInterval > 0) {
-      session.willTimer = setTimeout(() => {
-        session.willTimer = undefined;
-        this.publishWill(session);
-      }, Math.min(delay, session.expiryInterval) * 1000);
-      session.willTimer.unref();
-      return;
-    }
-    this.publishWill(session);
-  }
-
-  /**
-   * Publishes the session's pending will, if any, once authorizePublish allows it for the
-   * client that set it: a will is a publish like any other ($SYS stays the broker's).
-   */
-  publishWill(session: Session): void {
-    const will = session.pendingWill;
-    const client = session.pendingWillFrom;
-    if (will === undefined || client === undefined) return;
-    session.pendingWill = undefined;
-    session.pendingWillFrom = undefined;
-    if (session.willTimer !== undefined) clearTimeout(session.willTimer);
-    session.willTimer = undefined;
-    const msg = new Message(will.topic, detachPayload(will.payload), will.qos, will.retain, willMessageProperties(will.properties), client.clientId);
-    const expiry = will.properties?.messageExpiryInterval;
-    if (expiry !== undefined) msg.expiresAt = Date.now() + expiry * 1000;
-    const allowed = this.hooks.authorizePublish(client, will.topic, will.qos, will.retain);
-    if (isPromise(allowed)) {
-      allowed.then(
-        (ok) => this.sendWill(msg, client, ok),
-        (err: unknown) => this.log('error', `authorizePublish failed for the will of ${client.clientId}: ${String(err)}`),
-      );
-    } else {
-      this.sendWill(msg, client, allowed);
-    }
-  }
-
-  private sendWill(msg: Message, client: ClientInfo, allowed: boolean): void {
-    if (!allowed) return;
-    this.emit('will', client, msg);
-    this.publish(msg, client);
-  }
-
-  /** Removes a session and its subscriptions; a will still waiting is published first. */
-  endSession(session: Session): void {
-    if (this.sessions.get(session.clientId) !== session) return;
-    this.publishWill(session);
-    session.clearTimers();
-    for (const filter of session.subscribedFilters()) this.router.trie.remove(filter, session.clientId);
-    session.clearTables();
-    session.resend.length = 0;
-    session.clearQueue();
-    this.sessions.delete(session.clientId);
-  }
-
-  /** The session for a connecting client: a fresh one, or the stored one when it may resume. */
-  openSession(clientId: string, clean: boolean): { session: Session; present: boolean } {
-    const existing = this.sessions.get(clientId);
-    if (existing !== undefined) {
-      existing.clearTimers();
-      if (!clean) {
-        // [MQTT-3.1.3-9] back in time: the delayed will is not sent.
-        existing.pendingWill = undefined;
-        existing.pendingWillFrom = undefined;
-        return { session: existing, present: true };
-      }
-      // Clean Start: the old session ends here, with its delayed will if one waits.
-      this.endSession(existing);
-    }
-    const session = new Session(clientId, this);
-    this.sessions.set(clientId, session);
-    return { session, present: false };
   }
 }
 

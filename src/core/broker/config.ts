@@ -1,6 +1,8 @@
 /** Broker options with their defaults, resolved once at creation. */
 import type { QoS } from '../codec/types.js';
-import type { Hooks } from './hooks.js';
+import type { BrokerConfig, Hooks } from './types.js';
+
+export type { BrokerConfig } from './types.js';
 
 export interface BrokerOptions {
   /** Outgoing QoS 1/2 messages in flight per client (capped by the client's Receive Maximum). Default 100. */
@@ -31,20 +33,6 @@ export interface BrokerOptions {
   stallTimeoutMs?: number;
   /** Overrides of the default hooks. */
   hooks?: Partial<Hooks>;
-}
-
-export interface BrokerConfig {
-  maxInflight: number;
-  maxQueued: number;
-  maxPacketSize: number;
-  maxKeepalive: number;
-  topicAliasMaximum: number;
-  receiveMaximum: number;
-  maxQoS: QoS;
-  retainAvailable: boolean;
-  connectTimeoutMs: number;
-  maxClientBuffer: number;
-  stallTimeoutMs: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, max: number): number {

@@ -1,7 +1,9 @@
 /**
- * One client connection: its parser, protocol state, write batching, keep-alive and flow
- * control. Handlers receive decoded packets and throw MqttError; this file alone turns an
- * error into a CONNACK, a DISCONNECT (5.0) or a plain close.
+ * One client connection: its input (parser, dispatch, input held in order while a hook is
+ * pending or the client is held back), its output (one write per tick, congestion), and its
+ * end. Handlers receive decoded packets and throw MqttError; this file alone turns an error
+ * into a CONNACK, a DISCONNECT (5.0) or a plain close. The wire form of a PUBLISH is wire.ts,
+ * keep-alive keepalive.ts, holding back backpressure.ts.
  */
 import type { Duplex } from 'node:stream';
 import { ALLOWED_REASON_CODES, PacketType, ReasonCode, reasonCodeName } from '../codec/constants.js';
@@ -9,20 +11,23 @@ import { encode } from '../codec/encode.js';
 import { MqttError } from '../codec/errors.js';
 import { Parser } from '../codec/parser.js';
 import type { ConnackPacket, DisconnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
-import type { Broker } from './broker.js';
-import { dispatch } from './handlers/index.js';
-import type { ClientInfo } from './hooks.js';
-import { Message, packetIdOffset } from './message.js';
+import { dispatch, noteHeldDisconnect } from './handlers/index.js';
+import { KeepAlive, type KeepAliveTarget } from './keepalive.js';
+import type { Message } from './message.js';
 import { Outbox } from './outbox.js';
-import type { Session } from './session.js';
+import type { Scheduler } from './scheduler.js';
+import type { HeldPublisher, Session } from './session.js';
+import { State, type BrokerConfig, type BrokerContext, type DeliveryTarget, type HandlerConnection, type TransportInfo } from './types.js';
+import { writePublish, type WireState } from './wire.js';
 
-export const enum State {
-  /** Waiting for CONNECT. */
-  New,
-  /** CONNECT received, CONNACK not yet sent (authentication may be pending). */
-  Connecting,
-  Connected,
-  Closed,
+/** What a connection needs of the broker besides what its handlers ask (BrokerContext). */
+export interface ConnectionHost {
+  readonly config: BrokerConfig;
+  readonly scheduler: Scheduler;
+  /** The connection has output for this tick: written in one pass at its end. */
+  markDirty(conn: Connection): void;
+  connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void;
+  connectionError(conn: Connection, error: Error, known: boolean): void;
 }
 
 /** CONNACK return codes of 3.1/3.1.1 for the 5.0 reasons a server refuses with. */
@@ -49,12 +54,14 @@ function destroyStream(stream: Duplex): void {
   stream.destroy();
 }
 
-export class Connection implements ClientInfo {
+/** Bounded: past this many held packets the socket is not read at all. */
+const MAX_HELD = 1000;
+
+export class Connection implements HandlerConnection, DeliveryTarget, WireState, KeepAliveTarget, HeldPublisher {
   state = State.New;
   protocolVersion: ProtocolVersion = 4;
   clientId = '';
   username: string | undefined = undefined;
-  readonly remoteAddress: string | undefined;
   /** Unique per connection, for logs: client ids repeat across reconnects. */
   readonly id = ++connectionCounter;
   session: Session | null = null;
@@ -65,58 +72,62 @@ export class Connection implements ClientInfo {
   /** In the broker's list of connections to flush at the end of this tick. */
   dirty = false;
   /**
-   * Output is backing up (slow reader): QoS 0 is dropped, QoS 1/2 waits in the session queue.
-   * Set when the stream holds more than maxClientBuffer; cleared by the callback of a write made
-   * near that limit (flush), once the stream is back under it.
+   * Output is backing up (slow reader): QoS 0 waits, QoS 1/2 stays queued. Set when the
+   * stream holds more than maxClientBuffer; cleared by the callback of a write made near that
+   * limit (flush), once the stream is back under it.
    */
   congested = false;
 
-  /** Keep-alive in ms (1.5 x the negotiated value [MQTT-3.1.2-24]), 0 for none. */
-  keepaliveMs = 0;
-  /** When the connection was accepted: the broker closes it connectTimeoutMs later without a CONNECT. */
+  /** When the connection was accepted: closed connectTimeoutMs later without a CONNECT. */
   readonly openedAt = Date.now();
   lastActivity = this.openedAt;
-  private timer: NodeJS.Timeout | undefined;
+  private keepalive: KeepAlive | undefined = undefined;
 
-  /** Limits the client announced in CONNECT (5.0), or their defaults. */
+  // Limits the client announced in CONNECT (5.0), or their defaults.
   sendQuota = 0;
   maxOutgoingPacket = 268_435_460;
   outAliasMax = 0;
-  private outAliases: Map<string, number> | undefined;
+  outAliases: Map<string, number> | undefined = undefined;
   /** Topic aliases the client set towards us, by alias. */
-  inAliases: Map<number, string> | undefined;
-  /** 5.0 Request Problem Information: 0 means no reason strings or user properties on errors. */
+  inAliases: Map<number, string> | undefined = undefined;
   problemInfo = true;
 
   /**
    * Packets held back, in order: while an asynchronous hook is pending, or while this client
-   * is throttled because a session it publishes to has a long queue.
+   * is held back because a session it publishes to has a long queue.
    */
-  private backlog: Packet[] | null = null;
+  private held: Packet[] | null = null;
   private hookPending = false;
-  /** Sessions whose queues this connection waits on before routing more (Broker.throttle). */
-  private waitingOn: Session[] = [];
+  readonly waitingOn: Session[] = [];
   private readPaused = false;
   private readonly onDataBound = (chunk: Buffer): void => this.onData(chunk);
   /** Made for the first write near maxClientBuffer (see flush). */
   private onWrittenBound: (() => void) | undefined = undefined;
 
   constructor(
-    readonly broker: Broker,
+    private readonly host: ConnectionHost,
+    /** The broker as handlers see it: named operations only. */
+    readonly broker: BrokerContext,
     readonly stream: Duplex,
-    remoteAddress: string | undefined,
+    readonly transport: TransportInfo,
   ) {
-    this.remoteAddress = remoteAddress;
-    this.parser = new Parser({ maxPacketSize: broker.config.maxPacketSize });
+    this.parser = new Parser({ maxPacketSize: host.config.maxPacketSize });
     stream.on('data', this.onDataBound);
     stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, true));
     stream.on('close', () => this.close('socket closed', true));
     stream.on('end', () => this.close('socket closed', true));
-    // A connection that never sends CONNECT is closed after connectTimeoutMs (Broker.handle).
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.transport.remoteAddress;
   }
 
   get ready(): boolean {
     return this.state === State.Connected;
+  }
+
+  get inputHeld(): boolean {
+    return this.readPaused;
   }
 
   // ---- input ---------------------------------------------------------------------------
@@ -131,7 +142,7 @@ export class Connection implements ClientInfo {
       this.fail(err);
       return;
     }
-    if (this.backlog !== null) this.hold(packets);
+    if (this.held !== null) this.hold(packets);
     else this.process(packets, 0);
   }
 
@@ -148,45 +159,47 @@ export class Connection implements ClientInfo {
       if (pending !== undefined) {
         // An asynchronous hook: hold the rest, in order, and stop reading until it settles.
         this.hookPending = true;
-        this.backlog = packets.slice(i + 1);
+        this.held = packets.slice(i + 1);
         this.pauseReading();
         pending.then(
           () => {
             this.hookPending = false;
-            this.resumeBacklog();
+            this.resumeHeld();
           },
           (err: unknown) => this.fail(err),
         );
         return;
       }
       if (this.waitingOn.length > 0) {
-        this.backlog = packets.slice(i + 1);
+        this.held = packets.slice(i + 1);
         return;
       }
     }
   }
 
   /**
-   * Packets arriving while held back. Acknowledgements and pings still go through when only
-   * throttled: they route nothing, and they are what drains the queues we wait on.
+   * Packets arriving while held. Acknowledgements and pings still go through when only held
+   * back: they route nothing, and they are what drains the queues we wait on. A DISCONNECT
+   * counts at once, whatever waits before it: its will is discarded now [MQTT-3.14.4-3], so a
+   * client that leaves politely is never reported dead because the socket closed first.
    */
   private hold(packets: Packet[]): void {
-    const backlog = this.backlog!;
+    const held = this.held!;
     for (const p of packets) {
       const t = p.type;
-      if (!this.hookPending && (t === 'puback' || t === 'pubcomp' || t === 'pubrec' || t === 'pingreq')) {
-        try {
+      try {
+        if (!this.hookPending && (t === 'puback' || t === 'pubcomp' || t === 'pubrec' || t === 'pingreq')) {
           dispatch(this, p);
-        } catch (err) {
-          this.fail(err);
-          return;
+          continue;
         }
-      } else {
-        backlog.push(p);
+        if (p.type === 'disconnect' && this.state === State.Connected) noteHeldDisconnect(this, p);
+      } catch (err) {
+        this.fail(err);
+        return;
       }
+      held.push(p);
     }
-    // Bounded: past this many held packets stop reading the socket altogether.
-    if (backlog.length > 1000) this.pauseReading();
+    if (held.length > MAX_HELD) this.pauseReading();
   }
 
   private pauseReading(): void {
@@ -195,43 +208,25 @@ export class Connection implements ClientInfo {
     this.stream.pause();
   }
 
-  private resumeBacklog(): void {
+  private resumeHeld(): void {
     if (this.state === State.Closed || this.hookPending || this.waitingOn.length > 0) return;
-    const backlog = this.backlog ?? [];
-    this.backlog = null;
+    const held = this.held ?? [];
+    this.held = null;
     if (this.readPaused) {
       this.readPaused = false;
       this.stream.resume();
     }
-    this.process(backlog, 0);
+    this.process(held, 0);
   }
 
-  /** Waits on `session`'s queue; false when already waiting on it. */
-  waitFor(session: Session): boolean {
-    if (this.waitingOn.includes(session)) return false;
-    this.waitingOn.push(session);
-    if (this.backlog === null) this.backlog = [];
-    return true;
+  /** Held back by a long queue (backpressure.ts): route nothing more until resumeInput. */
+  holdInput(): void {
+    if (this.held === null) this.held = [];
   }
 
-  /** `session`'s queue drained (or it went away): route again once nothing else holds us. */
-  unthrottle(session: Session): void {
-    const i = this.waitingOn.indexOf(session);
-    if (i === -1) return;
-    this.waitingOn.splice(i, 1);
-    // Resume on the next turn: the caller is in the middle of the other client's ack handling.
-    if (this.waitingOn.length === 0) setImmediate(() => this.resumeBacklog());
-  }
-
-  /** Leaves every session's waiting list, when this connection ends. */
-  releaseThrottles(): void {
-    for (const session of this.waitingOn) {
-      const list = session.throttled;
-      if (list === null) continue;
-      const i = list.indexOf(this);
-      if (i !== -1) list.splice(i, 1);
-    }
-    this.waitingOn = [];
+  /** Nothing holds this connection back any more: route again, on the next turn (the caller is in another client's ack handling). */
+  resumeInput(): void {
+    setImmediate(() => this.resumeHeld());
   }
 
   // ---- output --------------------------------------------------------------------------
@@ -240,13 +235,30 @@ export class Connection implements ClientInfo {
   send(packet: Packet): void {
     if (this.state === State.Closed) return;
     this.outbox.push(encode(packet, this.protocolVersion));
-    this.broker.markDirty(this);
+    this.host.markDirty(this);
   }
 
   sendBytes(buf: Buffer): void {
     if (this.state === State.Closed) return;
     this.outbox.push(buf);
-    this.broker.markDirty(this);
+    this.host.markDirty(this);
+  }
+
+  sendWithId(template: Buffer, offset: number, id: number): void {
+    if (this.state === State.Closed) return;
+    this.outbox.pushWithId(template, offset, id);
+    this.host.markDirty(this);
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 'pubrel', packetId });
+  }
+
+  /** Writes one PUBLISH (wire.ts); false, sending nothing, when larger than the client accepts. */
+  sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
+    if (!writePublish(this, msg, qos, retain, subscriptionIds, packetId, dup, now)) return false;
+    if (!this.dirty) this.host.markDirty(this);
+    return true;
   }
 
   /** Called by the broker once per tick: one write for everything queued. */
@@ -254,7 +266,7 @@ export class Connection implements ClientInfo {
     this.dirty = false;
     const stream = this.stream;
     if (this.state === State.Closed && stream.destroyed) return;
-    const limit = this.broker.config.maxClientBuffer;
+    const limit = this.host.config.maxClientBuffer;
     // Near the limit, the write's callback says when the stream has taken it: every write that
     // can leave the stream above the limit carries one. Not 'drain', which follows only a write
     // past the stream's highWaterMark (64 KiB since Node 22), whatever maxClientBuffer is.
@@ -265,90 +277,23 @@ export class Connection implements ClientInfo {
 
   /** A write made near the limit has gone out: below the limit again, the session sends on. */
   private onWritten(): void {
-    if (!this.congested || this.stream.writableLength > this.broker.config.maxClientBuffer) return;
+    if (!this.congested || this.stream.writableLength > this.host.config.maxClientBuffer) return;
     this.congested = false;
     this.session?.drain();
-  }
-
-  /**
-   * Writes one PUBLISH to this client. Returns false, sending nothing, when the packet is
-   * larger than the client accepts [MQTT-3.1.2-25].
-   */
-  sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
-    const v = this.protocolVersion;
-    if (v === 5 && (subscriptionIds !== undefined || this.outAliasMax > 0 || msg.expiresAt !== 0)) {
-      return this.sendPublishV5(msg, qos, retain, subscriptionIds, packetId, dup, now);
-    }
-    if (dup) {
-      const buf = msg.encodeFor(v, qos, retain, undefined, packetId, msg.topic, true);
-      if (buf.length > this.maxOutgoingPacket) return false;
-      this.outbox.push(buf);
-    } else {
-      const template = msg.template(v, qos, retain);
-      if (template.length > this.maxOutgoingPacket) return false;
-      if (qos === 0) this.outbox.push(template);
-      else this.outbox.pushWithId(template, packetIdOffset(template), packetId);
-    }
-    if (!this.dirty) this.broker.markDirty(this);
-    return true;
-  }
-
-  /** A 5.0 PUBLISH with per-subscriber fields: subscription ids, remaining expiry, topic alias. */
-  private sendPublishV5(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
-    let props: Properties | undefined = msg.properties;
-    if (subscriptionIds !== undefined || msg.expiresAt !== 0) {
-      props = { ...msg.properties };
-      if (subscriptionIds !== undefined) props.subscriptionIdentifiers = subscriptionIds;
-      // [MQTT-3.3.2-6] the expiry interval sent on is what is left of it.
-      if (msg.expiresAt !== 0) props.messageExpiryInterval = msg.remainingExpiry(now);
-    }
-    let topic = msg.topic;
-    if (this.outAliasMax > 0) {
-      const aliases = (this.outAliases ??= new Map());
-      const alias = aliases.get(topic);
-      if (alias !== undefined) {
-        topic = '';
-        props = { ...props, topicAlias: alias };
-      } else if (aliases.size < this.outAliasMax) {
-        // The broker assigns aliases itself, first come first served, up to the client's maximum.
-        const next = aliases.size + 1;
-        aliases.set(topic, next);
-        props = { ...props, topicAlias: next };
-      }
-    }
-    const buf = msg.encodeFor(5, qos, retain, props, packetId, topic, dup);
-    if (buf.length > this.maxOutgoingPacket) {
-      if (topic === '' || props?.topicAlias !== undefined) this.outAliases?.delete(msg.topic);
-      return false;
-    }
-    this.outbox.push(buf);
-    if (!this.dirty) this.broker.markDirty(this);
-    return true;
   }
 
   // ---- keep-alive ----------------------------------------------------------------------
 
   /** Starts the keep-alive watch for `seconds` (0: none). */
   startKeepalive(seconds: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.keepaliveMs = seconds * 1500;
-    if (seconds > 0) this.timer = setTimeout(() => this.checkKeepalive(), this.keepaliveMs);
+    if (seconds === 0 && this.keepalive === undefined) return;
+    (this.keepalive ??= new KeepAlive(this, this.host.scheduler)).start(seconds);
   }
 
-  private checkKeepalive(): void {
+  keepaliveExpired(): void {
     if (this.state === State.Closed) return;
-    // One timer per connection, re-armed only once per period: cheaper than one per packet.
-    // While we hold its input unread (throttled, or a hook pending) the client's packets may be
-    // waiting in the socket: silence is ours, not the client's [MQTT-3.1.2-24].
-    if (this.readPaused) this.lastActivity = Date.now();
-    const idle = Date.now() - this.lastActivity;
-    if (idle >= this.keepaliveMs) {
-      // [MQTT-3.1.2-24] nothing for 1.5 x Keep Alive: close as if the network failed.
-      this.disconnectWith(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
-      return;
-    }
-    this.timer = setTimeout(() => this.checkKeepalive(), this.keepaliveMs - idle);
+    // [MQTT-3.1.2-24] nothing for 1.5 x Keep Alive: close as if the network failed.
+    this.disconnectWith(ReasonCode.KeepAliveTimeout, 'keep-alive timeout');
   }
 
   // ---- ending --------------------------------------------------------------------------
@@ -359,8 +304,7 @@ export class Connection implements ClientInfo {
     const mqttError = err instanceof MqttError ? err : undefined;
     const code = mqttError?.reasonCode ?? ReasonCode.ImplementationSpecificError;
     const error = err instanceof Error ? err : new Error(String(err));
-    this.broker.emit('clientError', this.state === State.New ? undefined : this, error);
-    if (mqttError === undefined) this.broker.log('error', `client ${this.clientId || this.id}: ${error.stack ?? error.message}`);
+    this.host.connectionError(this, error, mqttError !== undefined);
     if (this.state === State.New || this.state === State.Connecting) {
       this.refuse(code, error.message);
       return;
@@ -384,7 +328,7 @@ export class Connection implements ClientInfo {
     } else if (v !== undefined) {
       this.send({ type: 'connack', sessionPresent: false, reasonCode: connackCodeV3(code) });
     }
-    this.will = undefined; // [MQTT-3.2.2-?] a refused connection has no session and no will
+    this.will = undefined; // a refused connection has no session and no will
     this.close(`refused: ${reasonCodeName(code, 'connack')} (${why})`, false);
   }
 
@@ -422,9 +366,8 @@ export class Connection implements ClientInfo {
     if (this.state === State.Closed) return;
     const wasConnected = this.state === State.Connected;
     this.state = State.Closed;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.backlog = null;
+    this.keepalive?.stop();
+    this.held = null;
     this.hookPending = false;
     // Send what is queued (a CONNACK refusal, a DISCONNECT) before closing.
     if (!this.outbox.empty && !this.stream.destroyed) this.outbox.flush(this.stream);
@@ -440,6 +383,6 @@ export class Connection implements ClientInfo {
       timer.unref();
       stream.once('close', () => clearTimeout(timer));
     }
-    this.broker.connectionClosed(this, reason, unclean && wasConnected, wasConnected);
+    this.host.connectionClosed(this, reason, unclean && wasConnected, wasConnected);
   }
 }

@@ -1,6 +1,6 @@
 /** Observe-only broker events: nothing correct may depend on a listener. */
 import type { Message } from './message.js';
-import type { ClientInfo } from './hooks.js';
+import type { ClientInfo } from './types.js';
 
 export interface BrokerEvents {
   /** A client completed CONNECT and got CONNACK 0. */

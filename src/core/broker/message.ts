@@ -9,6 +9,14 @@ import type { Properties, ProtocolVersion, PublishPacket, QoS } from '../codec/t
 export class Message {
   /** Wall-clock time after which the message is dropped (MQTT 5 Message Expiry), 0 for never. */
   expiresAt = 0;
+  /**
+   * The broker's id for this message, unique within one broker's life (0 for messages made
+   * outside a broker): what a store keys the message by, so sessions that owe it refer to one
+   * stored copy.
+   */
+  id = 0;
+  /** The payload is a buffer of its own (or a slab slice), not a view into a socket chunk. */
+  private detached = false;
   /** Single-entry encode cache: covers one-to-one routing without allocating a table. */
   private cacheKey = -1;
   private cacheBuf: Buffer | undefined = undefined;
@@ -24,6 +32,19 @@ export class Message {
     /** Client id of the publisher, for No Local; '' for the broker's own messages. */
     readonly publisherId: string,
   ) {}
+
+  /**
+   * Makes the payload a buffer of its own when it is a small view of a large socket chunk:
+   * called when the message outlives the read that brought it (queued, in flight, retained),
+   * so 1,000 queued 10-byte messages hold 10 KB, not 1,000 read chunks. Once per message.
+   */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    this.payload = detachPayload(this.payload);
+    const props = this.properties;
+    if (props !== undefined) detachProperties(props);
+  }
 
   /** Seconds left before expiry, at least 1 while alive; -1 when the message never expires. */
   remainingExpiry(now: number): number {
@@ -86,9 +107,20 @@ export function packetIdOffset(publish: Buffer): number {
 }
 
 /**
+ * Binary properties (Correlation Data, Authentication Data) are views of the read chunk like
+ * payloads: copied out in place, on a properties object the broker owns.
+ */
+export function detachProperties(props: Properties): Properties {
+  if (props.correlationData !== undefined) props.correlationData = detachPayload(props.correlationData);
+  if (props.authenticationData !== undefined) props.authenticationData = detachPayload(props.authenticationData);
+  return props;
+}
+
+/**
  * A payload that is a small view of a large socket chunk would pin the whole chunk while the
  * message waits (retained, queued). Copy it out when it is kept for long.
  */
 export function detachPayload(payload: Buffer): Buffer {
+  // Buffer.from copies small payloads into Node's shared 8 KiB pool: a slab, not a chunk each.
   return payload.byteLength < payload.buffer.byteLength / 2 ? Buffer.from(payload) : payload;
 }

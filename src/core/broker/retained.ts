@@ -1,9 +1,34 @@
-/** Retained messages by topic name (MQTT 5.0 section 3.3.1.3), searched by subscription filters. */
+/**
+ * Retained messages by topic name (MQTT 5.0 section 3.3.1.3), in memory: the default
+ * RetainedStore. It keeps a record of each message (topic, payload of its own, QoS,
+ * properties, expiry), not the routed Message: the live message's encoded copies go with it,
+ * and each subscriber that gets the retained message later gets a fresh Message, whose
+ * encodings are gone once it is delivered.
+ */
+import type { Properties, QoS } from '../codec/types.js';
 import { RetainedIndex } from '../topic/retained-index.js';
-import { detachPayload, type Message } from './message.js';
+import { Message, detachPayload, detachProperties } from './message.js';
+import type { RetainedStore } from './types.js';
 
-export class RetainedStore {
-  private readonly index = new RetainedIndex<Message>();
+interface RetainedRecord {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly properties: Properties | undefined;
+  readonly publisherId: string;
+  readonly expiresAt: number;
+  readonly id: number;
+}
+
+function toMessage(r: RetainedRecord): Message {
+  const msg = new Message(r.topic, r.payload, r.qos, true, r.properties, r.publisherId);
+  msg.expiresAt = r.expiresAt;
+  msg.id = r.id;
+  return msg;
+}
+
+export class MemoryRetainedStore implements RetainedStore {
+  private readonly index = new RetainedIndex<RetainedRecord>();
 
   get size(): number {
     return this.index.size;
@@ -18,24 +43,31 @@ export class RetainedStore {
       this.index.delete(msg.topic);
       return;
     }
-    msg.payload = detachPayload(msg.payload);
-    this.index.set(msg.topic, msg);
+    this.index.set(msg.topic, {
+      topic: msg.topic,
+      payload: detachPayload(msg.payload),
+      qos: msg.qos,
+      properties: msg.properties === undefined ? undefined : detachProperties({ ...msg.properties }),
+      publisherId: msg.publisherId,
+      expiresAt: msg.expiresAt,
+      id: msg.id,
+    });
   }
 
   /** Live retained messages matching `filter`; expired ones are dropped on the way [MQTT-3.3.2-5]. */
   match(filter: string, now: number): Message[] {
     const found = this.index.match(filter);
-    let live = 0;
-    for (const msg of found) {
-      if (msg.isExpired(now)) this.index.delete(msg.topic);
-      else found[live++] = msg;
+    const out: Message[] = [];
+    for (const r of found) {
+      if (r.expiresAt !== 0 && now >= r.expiresAt) this.index.delete(r.topic);
+      else out.push(toMessage(r));
     }
-    found.length = live;
-    return found;
+    return out;
   }
 
   get(topic: string): Message | undefined {
-    return this.index.get(topic);
+    const r = this.index.get(topic);
+    return r === undefined ? undefined : toMessage(r);
   }
 
   clear(): void {

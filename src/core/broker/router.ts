@@ -1,17 +1,56 @@
 /**
- * PUBLISH → matching subscriptions → one delivery per session. Runs for every message, so
- * it reuses its arrays and allocates nothing for the common one-subscriber case.
+ * Subscriptions and routing: PUBLISH → matching subscriptions → one delivery per session.
+ * The only place that changes the trie or a session's subscription table, so the two never
+ * disagree. route() runs for every message, so it reuses its arrays and allocates nothing for
+ * the common one-subscriber case.
  */
 import type { QoS } from '../codec/types.js';
 import { TopicTrie, type Subscription } from '../topic/trie.js';
 import type { Message } from './message.js';
-import type { Session, SubscriptionEntry } from './session.js';
+import type { Session } from './session.js';
+import type { SubscriptionOptions } from './types.js';
+
+/** A subscription as the trie stores it (keyed by client id) and the session's record keeps it. */
+export interface SubscriptionEntry extends SubscriptionOptions {
+  readonly session: Session;
+}
 
 export class Router {
-  readonly trie = new TopicTrie<SubscriptionEntry>({
+  private readonly trie = new TopicTrie<SubscriptionEntry>({
     // A share group hands the message to a member whose client is online when there is one.
     isAvailable: (entry) => entry.session.connection?.ready === true,
   });
+
+  /** Subscriptions in all, over every session. */
+  get size(): number {
+    return this.trie.size;
+  }
+
+  /**
+   * Adds or replaces `session`'s subscription to `options.topicFilter` [MQTT-3.8.4-3]; returns
+   * whether it replaced one.
+   */
+  subscribe(session: Session, options: SubscriptionOptions): boolean {
+    const entry: SubscriptionEntry = { ...options, session };
+    const previous = this.trie.add(options.topicFilter, session.clientId, entry);
+    (session.record.subscriptions ??= new Map()).set(options.topicFilter, entry);
+    return previous !== undefined;
+  }
+
+  /** Removes `session`'s subscription to `topicFilter`; false when it had none. */
+  unsubscribe(session: Session, topicFilter: string): boolean {
+    const had = session.record.subscriptions?.delete(topicFilter) === true;
+    if (had) this.trie.remove(topicFilter, session.clientId);
+    return had;
+  }
+
+  /** Removes every subscription of `session`, when it ends. */
+  unsubscribeAll(session: Session): void {
+    const subs = session.record.subscriptions;
+    if (subs === undefined) return;
+    for (const filter of subs.keys()) this.trie.remove(filter, session.clientId);
+    subs.clear();
+  }
   private readonly matches: Subscription<SubscriptionEntry>[] = [];
   // Scratch for merging several matching subscriptions of one session.
   private readonly seen = new Map<string, number>();

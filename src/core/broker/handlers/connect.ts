@@ -8,15 +8,16 @@ import { ReasonCode } from '../../codec/constants.js';
 import { MqttError } from '../../codec/errors.js';
 import type { ConnectPacket, Properties } from '../../codec/types.js';
 import { isValidTopicName } from '../../topic/validate.js';
-import { State, type Connection } from '../connection.js';
 import { authenticateResult, isPromise } from '../hooks.js';
-import { NEVER_EXPIRES } from '../session.js';
+import { detachPayload, detachProperties } from '../message.js';
+import { NEVER_EXPIRES } from '../session-record.js';
+import { State, type HandlerConnection } from '../types.js';
 
 /** The 3.1/3.1.1 CONNACKs that accept: the same four bytes for every client, never mutated. */
 const CONNACK_V3_NEW = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const CONNACK_V3_RESUMED = Buffer.from([0x20, 0x02, 0x01, 0x00]);
 
-export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | void {
+export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): Promise<void> | void {
   conn.state = State.Connecting;
   conn.broker.connectArrived(conn);
   conn.protocolVersion = packet.protocolVersion;
@@ -37,7 +38,7 @@ export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<
  * 3.1.1 client asks to keep the session: then 0x02 identifier rejected [MQTT-3.1.3-8]. 3.1
  * requires an id [MQTT 3.1 section 3.1].
  */
-function checkClientId(conn: Connection, packet: ConnectPacket): boolean {
+function checkClientId(conn: HandlerConnection, packet: ConnectPacket): boolean {
   if (packet.clientId.length > 0) {
     conn.clientId = packet.clientId;
     return false;
@@ -49,7 +50,7 @@ function checkClientId(conn: Connection, packet: ConnectPacket): boolean {
   return true;
 }
 
-function checkWill(conn: Connection, packet: ConnectPacket): void {
+function checkWill(conn: HandlerConnection, packet: ConnectPacket): void {
   const will = packet.will;
   if (will === undefined) return;
   const config = conn.broker.config;
@@ -57,10 +58,12 @@ function checkWill(conn: Connection, packet: ConnectPacket): void {
   if (!isValidTopicName(will.topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid will topic ${JSON.stringify(will.topic)}`);
   if (will.qos > config.maxQoS) throw new MqttError(ReasonCode.QoSNotSupported, `will QoS ${will.qos} is above the maximum ${config.maxQoS}`);
   if (will.retain && !config.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available');
-  conn.will = will;
+  // The will outlives this read: its payload must not pin the socket chunk.
+  conn.will = { ...will, payload: detachPayload(will.payload) };
+  if (will.properties !== undefined) conn.will.properties = detachProperties({ ...will.properties });
 }
 
-function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, code: number): void {
+function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number): void {
   if (conn.state !== State.Connecting) return; // closed while authenticating
   if (code !== ReasonCode.Success) {
     conn.refuse(code, 'authentication failed');
@@ -72,20 +75,10 @@ function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, co
   const props = packet.properties;
 
   // Takeover [MQTT-3.1.4-2] [MQTT-3.1.4-3]: the old connection is closed, with DISCONNECT 0x8E in 5.0.
-  const existing = broker.sessions.get(conn.clientId);
-  const old = existing?.connection;
-  if (old != null && old !== conn) {
-    // 5.0 publishes the old connection's will (section 3.1.4). 3.1.1 leaves takeover out of its
-    // will situations; we do not publish there, so a client that reconnects over a half-open
-    // socket does not flap "offline" (mosquitto 2.0 does publish; 5.0's will delay is the cure).
-    if (old.protocolVersion !== 5) old.will = undefined;
-    old.disconnectWith(ReasonCode.SessionTakenOver, 'session taken over');
-  }
-
-  const { session, present } = broker.openSession(conn.clientId, packet.clean);
+  broker.takeover(conn);
   // 3.1.1: clean session 0 keeps the session for good; 5.0: as long as Session Expiry says.
-  session.expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
-  conn.session = session;
+  const expiryInterval = v5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : NEVER_EXPIRES;
+  const { present } = broker.openSession(conn, packet.clean, expiryInterval);
 
   // Keep-alive: a 5.0 client asking for more than we allow (or none) is told Server Keep Alive.
   let keepalive = packet.keepalive;
@@ -105,13 +98,11 @@ function complete(conn: Connection, packet: ConnectPacket, assigned: boolean, co
     conn.sendBytes(present ? CONNACK_V3_RESUMED : CONNACK_V3_NEW);
   }
   conn.state = State.Connected;
-  session.connection = conn;
-  broker.emit('client', conn, present);
-  if (present) session.resume();
+  broker.sessionOnline(conn, present);
 }
 
 /** What a 5.0 client needs to know about this server (5.0 section 3.2.2.3). */
-function connackProperties(conn: Connection, assigned: boolean, serverKeepAlive: number | undefined): Properties {
+function connackProperties(conn: HandlerConnection, assigned: boolean, serverKeepAlive: number | undefined): Properties {
   const config = conn.broker.config;
   const p: Properties = {
     receiveMaximum: config.receiveMaximum,

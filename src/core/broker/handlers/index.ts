@@ -6,17 +6,17 @@
 import { ReasonCode } from '../../codec/constants.js';
 import { MqttError } from '../../codec/errors.js';
 import type { Packet } from '../../codec/types.js';
-import { State, type Connection } from '../connection.js';
+import { State, type HandlerConnection } from '../types.js';
 import { handleAuth } from './auth.js';
 import { handleConnect } from './connect.js';
-import { handleDisconnect } from './disconnect.js';
+import { handleDisconnect, noteDisconnect } from './disconnect.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './acks.js';
 import { handlePingreq } from './ping.js';
 import { handlePublish } from './publish.js';
 import { handleSubscribe } from './subscribe.js';
 import { handleUnsubscribe } from './unsubscribe.js';
 
-export function dispatch(conn: Connection, packet: Packet): Promise<void> | void {
+export function dispatch(conn: HandlerConnection, packet: Packet): Promise<void> | void {
   if (conn.state !== State.Connected) {
     if (packet.type === 'connect' && conn.state === State.New) return handleConnect(conn, packet);
     // [MQTT-3.1.0-1] the first packet must be CONNECT; [MQTT-3.1.0-2] a second one is a Protocol Error.
@@ -49,4 +49,9 @@ export function dispatch(conn: Connection, packet: Packet): Promise<void> | void
       // CONNACK, SUBACK, UNSUBACK, PINGRESP go from server to client only.
       throw new MqttError(ReasonCode.ProtocolError, `a client may not send ${packet.type.toUpperCase()}`);
   }
+}
+
+/** A DISCONNECT that arrived while earlier packets are held: its will rule counts at once. */
+export function noteHeldDisconnect(conn: HandlerConnection, packet: Packet & { type: 'disconnect' }): void {
+  noteDisconnect(conn, packet);
 }

@@ -6,15 +6,14 @@ import { ReasonCode } from '../../codec/constants.js';
 import { MqttError } from '../../codec/errors.js';
 import type { Properties, PublishPacket } from '../../codec/types.js';
 import { isValidTopicName } from '../../topic/validate.js';
-import type { Connection } from '../connection.js';
 import { isPromise } from '../hooks.js';
-import { Message } from '../message.js';
+import type { HandlerConnection } from '../types.js';
 
 // Acknowledgements with the packet id patched in by the outbox: nothing allocated per ack.
 const PUBACK = Buffer.from([0x40, 0x02, 0, 0]);
 const PUBREC = Buffer.from([0x50, 0x02, 0, 0]);
 
-export function handlePublish(conn: Connection, packet: PublishPacket): Promise<void> | void {
+export function handlePublish(conn: HandlerConnection, packet: PublishPacket): Promise<void> | void {
   const v5 = conn.protocolVersion === 5;
   let topic = packet.topic;
   const props = packet.properties;
@@ -39,13 +38,12 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   const session = conn.session!;
   const packetId = packet.packetId ?? 0;
   if (qos === 2) {
-    if (session.incomingQos2.has(packetId)) {
+    if (session.hasIncoming(packetId)) {
       // [MQTT-4.3.3-9] a re-sent PUBLISH before PUBREL: acknowledge again, deliver nothing new.
-      conn.outbox.pushWithId(PUBREC, 2, packetId);
-      broker.markDirty(conn);
+      conn.sendWithId(PUBREC, 2, packetId);
       return;
     }
-    if (session.incomingQos2.size >= broker.config.receiveMaximum) {
+    if (session.incomingCount() >= broker.config.receiveMaximum) {
       // [MQTT-3.3.4-9] more unacknowledged QoS 2 publishes than Receive Maximum allows.
       throw new MqttError(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded');
     }
@@ -56,30 +54,29 @@ export function handlePublish(conn: Connection, packet: PublishPacket): Promise<
   accept(conn, packet, topic, allowed);
 }
 
-function accept(conn: Connection, packet: PublishPacket, topic: string, allowed: boolean): void {
+function accept(conn: HandlerConnection, packet: PublishPacket, topic: string, allowed: boolean): void {
   const qos = packet.qos;
   const packetId = packet.packetId ?? 0;
   const v5 = conn.protocolVersion === 5;
   let matched = 0;
   if (allowed) {
     const props = packet.properties;
-    const msg = new Message(topic, packet.payload, qos, packet.retain, props === undefined ? undefined : forwarded(props), conn.clientId);
+    const msg = conn.broker.createMessage(topic, packet.payload, qos, packet.retain, props === undefined ? undefined : forwarded(props), conn.clientId);
     const now = Date.now();
     // [MQTT-3.3.2-5] expiry counts from now; the remaining time goes on with each delivery.
     if (props?.messageExpiryInterval !== undefined) msg.expiresAt = now + props.messageExpiryInterval * 1000;
     matched = conn.broker.publish(msg, conn, now);
   }
   if (qos === 0) return;
-  if (qos === 2) conn.session!.incomingQos2.add(packetId);
+  if (qos === 2) conn.session!.addIncoming(packetId);
   if (!v5 || (allowed && matched > 0)) {
     // Before 5.0 a refused publish is still acknowledged (there is no way to say no), as mosquitto does.
-    conn.outbox.pushWithId(qos === 1 ? PUBACK : PUBREC, 2, packetId);
-    conn.broker.markDirty(conn);
+    conn.sendWithId(qos === 1 ? PUBACK : PUBREC, 2, packetId);
     return;
   }
   // 5.0: say why. 0x10 "No matching subscribers" is information, not failure.
   const reasonCode = allowed ? ReasonCode.NoMatchingSubscribers : ReasonCode.NotAuthorized;
-  if (!allowed && qos === 2) conn.session!.incomingQos2.delete(packetId);
+  if (!allowed && qos === 2) conn.session!.releaseIncoming(packetId);
   conn.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
 }
 
@@ -87,7 +84,7 @@ function accept(conn: Connection, packet: PublishPacket, topic: string, allowed:
  * Topic aliases from the client (5.0 section 3.3.2.3.4): a topic with an alias sets it, an
  * empty topic uses it. Alias 0 or above our Topic Alias Maximum is 0x94 [MQTT-3.3.2-9].
  */
-function resolveAlias(conn: Connection, topic: string, alias: number): string {
+function resolveAlias(conn: HandlerConnection, topic: string, alias: number): string {
   if (alias > conn.broker.config.topicAliasMaximum) {
     throw new MqttError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} is above the maximum ${conn.broker.config.topicAliasMaximum}`);
   }

@@ -6,11 +6,11 @@ import { ReasonCode } from '../../codec/constants.js';
 import { MqttError } from '../../codec/errors.js';
 import type { QoS, SubscribePacket, Subscription } from '../../codec/types.js';
 import { parseSubscriptionFilter } from '../../topic/validate.js';
-import type { Connection } from '../connection.js';
-import { isPromise, type MaybePromise } from '../hooks.js';
-import type { SubscriptionEntry } from '../session.js';
+import { isPromise } from '../hooks.js';
+import type { Message } from '../message.js';
+import type { HandlerConnection, MaybePromise, SessionHandle, SubscriptionOptions } from '../types.js';
 
-export function handleSubscribe(conn: Connection, packet: SubscribePacket): Promise<void> | void {
+export function handleSubscribe(conn: HandlerConnection, packet: SubscribePacket): Promise<void> | void {
   const v5 = conn.protocolVersion === 5;
   const subs = packet.subscriptions;
   const ids = packet.properties?.subscriptionIdentifiers;
@@ -52,14 +52,14 @@ function isValidFilter(filter: string): boolean {
 }
 
 function finish(
-  conn: Connection,
+  conn: HandlerConnection,
   packet: SubscribePacket,
   granted: (QoS | false)[],
   invalid: boolean[],
   shared: boolean[],
   subscriptionIds: number[] | undefined,
   v5: boolean,
-): void {
+): Promise<void> | void {
   const session = conn.session!;
   const broker = conn.broker;
   const reasonCodes: number[] = [];
@@ -74,8 +74,7 @@ function finish(
       broker.emit('subscribe', conn, sub.topicFilter, code);
       continue;
     }
-    const entry: SubscriptionEntry = {
-      session,
+    const options: SubscriptionOptions = {
       topicFilter: sub.topicFilter,
       qos,
       noLocal: sub.noLocal === true,
@@ -85,22 +84,31 @@ function finish(
     };
     // [MQTT-3.8.4-3] the same filter again replaces the subscription; retained messages are
     // then re-sent unless Retain Handling says otherwise.
-    const previous = broker.router.trie.add(sub.topicFilter, session.clientId, entry);
-    session.subscriptions.set(sub.topicFilter, entry);
+    const replaced = broker.subscribe(session, options);
     reasonCodes.push(qos);
     broker.emit('subscribe', conn, sub.topicFilter, qos);
     // [MQTT-3.3.1-9] retained messages on subscribe; none for shared subscriptions (5.0 section 4.8.2).
-    const rh = entry.retainHandling;
-    if (!shared[i] && (rh === 0 || (rh === 1 && previous === undefined))) retainedFor.push({ sub, qos });
+    const rh = options.retainHandling;
+    if (!shared[i] && (rh === 0 || (rh === 1 && !replaced))) retainedFor.push({ sub, qos });
   }
   // [MQTT-3.8.4-1] SUBACK answers with the same packet id, one code per filter [MQTT-3.8.4-6].
   conn.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
   if (retainedFor.length === 0 || !broker.config.retainAvailable) return;
   const now = Date.now();
+  let waiting: Promise<void> | undefined;
   for (const { sub, qos } of retainedFor) {
-    for (const msg of broker.retained.match(sub.topicFilter, now)) {
-      // Retained messages go out with the retain flag set [MQTT-3.3.1-9], at most at the granted QoS.
-      session.deliver(msg, msg.qos < qos ? msg.qos : qos, true, subscriptionIds, now);
+    const found = broker.retainedFor(sub.topicFilter, now);
+    // A store that answers later: the retained messages still go out in the order subscribed.
+    if (waiting !== undefined || isPromise(found)) {
+      waiting = (waiting ?? Promise.resolve()).then(() => found).then((msgs) => sendRetained(session, msgs, qos, subscriptionIds, Date.now()));
+    } else {
+      sendRetained(session, found, qos, subscriptionIds, now);
     }
   }
+  return waiting;
+}
+
+/** Retained messages go out with the retain flag set [MQTT-3.3.1-9], at most at the granted QoS. */
+function sendRetained(session: SessionHandle, msgs: Message[], qos: QoS, subscriptionIds: number[] | undefined, now: number): void {
+  for (const msg of msgs) session.deliver(msg, msg.qos < qos ? msg.qos : qos, true, subscriptionIds, now);
 }

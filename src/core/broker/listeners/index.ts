@@ -1,8 +1,13 @@
-/** Listeners hand each accepted byte stream to broker.handle(); one file per transport. */
-import type { AddressInfo } from 'node:net';
-import type { Broker } from '../broker.js';
+/**
+ * Listeners hand each accepted byte stream, with what they know about it (TransportInfo), to
+ * one accept callback; one file per transport. They know nothing else of the broker.
+ */
+import type { AcceptFn } from '../types.js';
+import type { Listener, ListenerLog } from './listener.js';
 import { listenTcp } from './tcp.js';
 import { listenWs } from './ws.js';
+
+export type { Listener, ListenerLog } from './listener.js';
 
 export interface ListenOptions {
   /** TCP port; 0 picks a free one. */
@@ -13,19 +18,13 @@ export interface ListenOptions {
   ws?: number | { port: number; host?: string; path?: string };
 }
 
-export interface Listener {
-  readonly kind: 'tcp' | 'ws';
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
-
-export async function listen(broker: Broker, options: ListenOptions): Promise<Listener[]> {
+export async function listen(accept: AcceptFn, log: ListenerLog, options: ListenOptions): Promise<Listener[]> {
   const host = options.host ?? '127.0.0.1';
-  const started: Listener[] = [await listenTcp(broker, options.port, host)];
+  const started: Listener[] = [await listenTcp(accept, log, options.port, host)];
   if (options.ws !== undefined) {
     const ws = typeof options.ws === 'number' ? { port: options.ws } : options.ws;
     try {
-      started.push(await listenWs(broker, ws.port, ws.host ?? host, ws.path));
+      started.push(await listenWs(accept, ws.port, ws.host ?? host, ws.path));
     } catch (err) {
       await Promise.all(started.map((l) => l.close()));
       throw err;

@@ -1,14 +1,15 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Broker } from '../broker.js';
-import type { Listener } from './index.js';
+import type { AcceptFn, ListenerInfo } from '../types.js';
+import type { Listener } from './listener.js';
 
 /**
  * MQTT over WebSocket (5.0 section 6): binary frames, subprotocol "mqtt" ("mqttv3.1" from old
  * 3.1 clients). Any path is accepted unless `path` names one, e.g. '/mqtt'.
  */
-export function listenWs(broker: Broker, port: number, host: string, path?: string): Promise<Listener> {
+export function listenWs(accept: AcceptFn, port: number, host: string, path?: string): Promise<Listener> {
+  let listener: ListenerInfo = { kind: 'ws', host, port };
   const http = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the "mqtt" subprotocol\n');
   });
@@ -25,15 +26,17 @@ export function listenWs(broker: Broker, port: number, host: string, path?: stri
     const stream = createWebSocketStream(socket);
     // A stream error (peer vanished) must not become an unhandled 'error' event.
     stream.on('error', () => undefined);
-    broker.handle(stream, req.socket.remoteAddress);
+    accept(stream, { listener, remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, peerCertificate: undefined });
   });
   return new Promise((resolve, reject) => {
     http.once('error', reject);
     http.listen(port, host, () => {
       http.off('error', reject);
+      const address = http.address() as AddressInfo;
+      listener = { kind: 'ws', host: address.address, port: address.port };
       resolve({
         kind: 'ws',
-        address: http.address() as AddressInfo,
+        address,
         close: () =>
           new Promise<void>((done) => {
             for (const client of wss.clients) client.terminate();

@@ -1,0 +1,95 @@
+/**
+ * The broker's sessions by client id, and their life: open or resume at CONNECT, go offline
+ * when the connection ends (will, expiry deadline), end (will first, then subscriptions and
+ * everything owed). The only place that adds or removes a session.
+ */
+import type { Backpressure } from './backpressure.js';
+import type { Router } from './router.js';
+import { Deadline, type Scheduler } from './scheduler.js';
+import { NEVER_EXPIRES, Session } from './session.js';
+import type { ClientInfo, SessionHost } from './types.js';
+import type { Will } from '../codec/types.js';
+import type { Wills } from './will.js';
+
+export class SessionTable {
+  private readonly byId = new Map<string, Session>();
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly router: Router,
+    private readonly wills: Wills,
+    private readonly backpressure: Backpressure,
+    private readonly scheduler: Scheduler,
+  ) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(clientId: string): Session | undefined {
+    return this.byId.get(clientId);
+  }
+
+  values(): IterableIterator<Session> {
+    return this.byId.values();
+  }
+
+  /** The session for a connecting client: the stored one when it may resume, else a fresh one. */
+  open(clientId: string, clean: boolean): { session: Session; present: boolean } {
+    const existing = this.byId.get(clientId);
+    if (existing !== undefined) {
+      if (existing.expiry !== undefined) this.scheduler.cancel(existing.expiry);
+      existing.record.expiresAt = Infinity;
+      if (!clean) {
+        // [MQTT-3.1.3-9] back in time: the delayed will is not sent.
+        this.wills.cancel(existing);
+        return { session: existing, present: true };
+      }
+      // Clean Start: the old session ends here, with its delayed will if one waits.
+      this.end(existing);
+    }
+    const session = Session.create(clientId, this.host);
+    this.byId.set(clientId, session);
+    return { session, present: false };
+  }
+
+  /**
+   * The session's connection ended: nobody reads its queue now, so whoever waited on it goes
+   * on; an unclean end publishes the will (now or after its delay); the session ends now or at
+   * its expiry deadline.
+   */
+  disconnected(session: Session, will: Will | undefined, client: ClientInfo): void {
+    session.connection = null;
+    this.backpressure.release(session);
+    if (will !== undefined) this.wills.connectionLost(session, will, client);
+    const interval = session.expiryInterval;
+    if (interval === 0) {
+      this.end(session);
+    } else if (interval !== NEVER_EXPIRES) {
+      session.record.expiresAt = this.scheduler.now() + interval * 1000;
+      session.expiry ??= new Deadline(() => this.end(session));
+      this.scheduler.schedule(session.expiry, session.record.expiresAt);
+    }
+  }
+
+  /** Removes a session and its subscriptions; a will still waiting is published first. */
+  end(session: Session): void {
+    if (this.byId.get(session.clientId) !== session) return;
+    this.wills.publishPending(session);
+    if (session.expiry !== undefined) this.scheduler.cancel(session.expiry);
+    this.backpressure.release(session);
+    this.router.unsubscribeAll(session);
+    session.clear();
+    this.byId.delete(session.clientId);
+  }
+
+  /** Forgets every session, when the broker closes. */
+  clear(): void {
+    for (const session of this.byId.values()) {
+      if (session.expiry !== undefined) this.scheduler.cancel(session.expiry);
+      this.wills.cancel(session);
+      this.backpressure.release(session);
+    }
+    this.byId.clear();
+  }
+}

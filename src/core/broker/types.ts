@@ -1,0 +1,228 @@
+/**
+ * The broker's leaf module: the types and narrow interfaces its parts talk through. It imports
+ * nothing from the broker but message.ts (itself a leaf over the codec), so every other broker
+ * file may import it and no import circle can form through it.
+ *
+ *   handlers  → HandlerConnection (their connection) and BrokerContext (named operations)
+ *   Session   → DeliveryTarget (the live connection's outgoing side) and SessionHost
+ *   listeners → AcceptFn (a stream plus what is known about it)
+ */
+import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
+import type { Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
+import type { Message } from './message.js';
+
+// ---- connections ------------------------------------------------------------------------
+
+export const enum State {
+  /** Waiting for CONNECT. */
+  New,
+  /** CONNECT received, CONNACK not yet sent (authentication may be pending). */
+  Connecting,
+  Connected,
+  Closed,
+}
+
+/** The listener a client came in on. */
+export interface ListenerInfo {
+  readonly kind: 'tcp' | 'tls' | 'ws' | 'wss' | 'stream';
+  /** Bound address and port; undefined for streams handed to broker.handle() by the embedder. */
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+}
+
+/** What a listener knows about a connection when it hands the stream over. */
+export interface TransportInfo {
+  readonly listener: ListenerInfo;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  /** The client's TLS certificate, when it presented one. */
+  readonly peerCertificate: PeerCertificate | undefined;
+}
+
+/** How a listener hands the broker a new connection. */
+export type AcceptFn = (stream: Duplex, info: TransportInfo) => void;
+
+/** A client as hooks and events see it. */
+export interface ClientInfo {
+  readonly clientId: string;
+  readonly protocolVersion: ProtocolVersion;
+  readonly username: string | undefined;
+  /** Remote address as the transport reports it. */
+  readonly remoteAddress: string | undefined;
+  /** The listener, remote port and TLS certificate; absent for wills of a session whose connection is gone. */
+  readonly transport?: TransportInfo;
+}
+
+// ---- configuration and hooks -----------------------------------------------------------------
+
+export interface BrokerConfig {
+  maxInflight: number;
+  maxQueued: number;
+  maxPacketSize: number;
+  maxKeepalive: number;
+  topicAliasMaximum: number;
+  receiveMaximum: number;
+  maxQoS: QoS;
+  retainAvailable: boolean;
+  connectTimeoutMs: number;
+  maxClientBuffer: number;
+  stallTimeoutMs: number;
+}
+
+export type MaybePromise<T> = T | Promise<T>;
+
+export interface Hooks {
+  /**
+   * Accepts or refuses a connection. Return true to accept, false for "bad user name or
+   * password", or a 5.0 reason code (0x86 bad credentials, 0x87 not authorized, 0x8A banned, ...).
+   */
+  authenticate(client: ClientInfo, username: string | undefined, password: Buffer | undefined): MaybePromise<boolean | number>;
+  /** Allows a client's PUBLISH to `topic`. Denied: PUBACK/PUBREC 0x87 in 5.0, silently dropped before. */
+  authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<boolean>;
+  /** Grants a subscription at a QoS up to the requested one, or refuses it (false). */
+  authorizeSubscribe(client: ClientInfo, topicFilter: string, qos: QoS): MaybePromise<QoS | false>;
+}
+
+// ---- durable state ---------------------------------------------------------------------
+
+/** A subscription's options as the client asked for them (5.0 section 3.8.3.1). */
+export interface SubscriptionOptions {
+  /** The filter as the client sent it, `$share/{group}/` included. */
+  readonly topicFilter: string;
+  readonly qos: QoS;
+  readonly noLocal: boolean;
+  readonly retainAsPublished: boolean;
+  readonly retainHandling: 0 | 1 | 2;
+  /** [id] when the SUBSCRIBE carried a subscription identifier, shared by every delivery. */
+  readonly subscriptionIds: number[] | undefined;
+}
+
+/** A will waiting to be published: after its delay, or when its session ends first. */
+export interface PendingWill {
+  readonly will: Will;
+  /** Who set it: its publish is authorized as theirs, even after the session is gone. */
+  readonly from: ClientInfo;
+  /** Absolute time (ms) to publish it; Infinity only while its connection is alive. */
+  at: number;
+}
+
+/**
+ * Retained messages behind an interface that may answer later: the in-memory index answers at
+ * once, a store on disk or on another machine with a promise. Callers handle both.
+ */
+export interface RetainedStore {
+  readonly size: number;
+  /** Stores or replaces the retained message of its topic; an empty payload deletes it. */
+  store(msg: Message): void;
+  /** Live retained messages matching `filter`, each a fresh Message that the caller owns. */
+  match(filter: string, now: number): MaybePromise<Message[]>;
+  get(topic: string): Message | undefined;
+  clear(): void;
+}
+
+// ---- what a session delivers to --------------------------------------------------------------
+
+/** The outgoing side of a live connection, as a session uses it. */
+export interface DeliveryTarget {
+  /** CONNACK sent and not closed. */
+  readonly ready: boolean;
+  /** The socket is backed up: QoS 0 waits in the queue, nothing new goes out. */
+  readonly congested: boolean;
+  /** QoS 1/2 deliveries the client accepts in flight (its Receive Maximum, capped by ours). */
+  readonly sendQuota: number;
+  /** Writes one PUBLISH; false, sending nothing, when it is larger than the client accepts. */
+  sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean;
+  sendPubrel(packetId: number): void;
+}
+
+/** What a session needs of the broker around it. */
+export interface SessionHost {
+  readonly config: BrokerConfig;
+  /** A message could not be delivered (queue full, too large): counted and logged. */
+  dropped(clientId: string, msg: Message, why: string): void;
+  /** The session's queue grew long while online: hold back whoever is publishing into it. */
+  queueLong(session: SessionHandle): void;
+  /** The session's queue drained: let its held-back publishers go on. */
+  queueDrained(session: SessionHandle): void;
+}
+
+/** A session as handlers and the router see it (implemented by Session). */
+export interface SessionHandle {
+  readonly clientId: string;
+  readonly connection: DeliveryTarget | null;
+  expiryInterval: number;
+  readonly queued: number;
+  deliver(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, now: number): void;
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2). */
+  acknowledge(packetId: number, qos: QoS): void;
+  /** PUBREC: false when the packet id is unknown. */
+  received(packetId: number, reasonCode: number): boolean;
+  /** Incoming QoS 2 ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
+  hasIncoming(packetId: number): boolean;
+  incomingCount(): number;
+  addIncoming(packetId: number): void;
+  releaseIncoming(packetId: number): boolean;
+}
+
+// ---- handlers ----------------------------------------------------------------------------
+
+/** The connection a handler works on: its protocol state and its output, nothing of its input. */
+export interface HandlerConnection extends ClientInfo {
+  /** The broker, as far as a handler may reach into it. */
+  readonly broker: BrokerContext;
+  state: State;
+  protocolVersion: ProtocolVersion;
+  clientId: string;
+  username: string | undefined;
+  will: Will | undefined;
+  readonly session: SessionHandle | null;
+  /** 5.0 Request Problem Information: false means no reason strings on errors. */
+  problemInfo: boolean;
+  maxOutgoingPacket: number;
+  sendQuota: number;
+  outAliasMax: number;
+  inAliases: Map<number, string> | undefined;
+  send(packet: Packet): void;
+  sendBytes(buf: Buffer): void;
+  /** Queues `template` with its two packet-id bytes at `offset` set to `id` (acks with nothing allocated). */
+  sendWithId(template: Buffer, offset: number, id: number): void;
+  startKeepalive(seconds: number): void;
+  refuse(code: number, why: string): void;
+  disconnectWith(code: number, why: string, properties?: Properties): void;
+  close(reason: string, unclean: boolean): void;
+}
+
+/** The result of opening a session at CONNECT. */
+export interface OpenedSession {
+  readonly session: SessionHandle;
+  /** A stored session resumed [MQTT-3.2.2-2]. */
+  readonly present: boolean;
+}
+
+/** What a handler may ask of the broker: its settings and named operations, nothing else. */
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly hooks: Hooks;
+  /** The connection sent its CONNECT: no longer on the clock for it. */
+  connectArrived(conn: HandlerConnection): void;
+  /** Closes the connection that holds `clientId`'s session, if another one does [MQTT-3.1.4-3]. */
+  takeover(conn: HandlerConnection): void;
+  /** Opens or resumes the session and attaches it to `conn` (not yet online). */
+  openSession(conn: HandlerConnection, clean: boolean, expiryInterval: number): OpenedSession;
+  /** CONNACK is out: the session goes online and re-sends what it owes. */
+  sessionOnline(conn: HandlerConnection, present: boolean): void;
+  /** Adds or replaces a subscription; returns whether the filter was already subscribed. */
+  subscribe(session: SessionHandle, options: SubscriptionOptions): boolean;
+  /** Removes a subscription; false when there was none. */
+  unsubscribe(session: SessionHandle, topicFilter: string): boolean;
+  /** Routes a client's (or the broker's) message; returns how many deliveries it made. */
+  publish(msg: Message, from: ClientInfo | undefined, now: number): number;
+  /** A new message id and message from a client's PUBLISH. */
+  createMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined, publisherId: string): Message;
+  /** Retained messages for a new subscription. */
+  retainedFor(topicFilter: string, now: number): MaybePromise<Message[]>;
+  emit(event: 'client', client: ClientInfo, sessionPresent: boolean): boolean;
+  emit(event: 'subscribe', client: ClientInfo, topicFilter: string, result: number): boolean;
+  emit(event: 'unsubscribe', client: ClientInfo, topicFilter: string): boolean;
+}
