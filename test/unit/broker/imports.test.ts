@@ -1,0 +1,45 @@
+/** No import circle inside src/core/broker, type-only imports included (ARCHITECTURE.md). */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = normalize(join(dirname(fileURLToPath(import.meta.url)), '../../../src/core/broker'));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+describe('src/core/broker imports', () => {
+  it('form no circle', () => {
+    const graph = new Map<string, string[]>();
+    for (const f of files(root)) {
+      const deps = [...readFileSync(f, 'utf8').matchAll(/from\s+'(\.[^']+)'/g)].map((m) => normalize(join(dirname(f), m[1]!.replace(/\.js$/, '.ts')))).filter((t) => t.startsWith(root));
+      graph.set(f, deps);
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, 1 | 2>();
+    const visit = (n: string, stack: string[]): void => {
+      state.set(n, 1);
+      stack.push(n);
+      for (const t of graph.get(n) ?? []) {
+        if (state.get(t) === 1) cycles.push(stack.slice(stack.indexOf(t)).concat(t).map((p) => p.slice(root.length + 1)).join(' -> '));
+        else if (!state.has(t)) visit(t, stack);
+      }
+      stack.pop();
+      state.set(n, 2);
+    };
+    for (const f of graph.keys()) if (!state.has(f)) visit(f, []);
+    expect(graph.size).toBeGreaterThan(20);
+    expect(cycles).toEqual([]);
+  });
+
+  it('keep types.ts a leaf: it imports only message.ts of the broker', () => {
+    const src = readFileSync(join(root, 'types.ts'), 'utf8');
+    const local = [...src.matchAll(/from\s+'(\.[^']+)'/g)].map((m) => m[1]).filter((p) => p!.startsWith('./'));
+    expect(local).toEqual(['./message.js']);
+  });
+});
