@@ -99,6 +99,8 @@ export class Parser {
       out.push(this.decode(buf, first, pos + headerLength, pos + total));
       pos += total;
     }
+    // The reader must not keep the chunk alive: an idle connection would pin its last read.
+    this.reader.release();
     return out;
   }
 

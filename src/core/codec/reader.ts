@@ -25,6 +25,13 @@ export class Reader {
     this.end = end;
   }
 
+  /** Lets go of the buffer, so it can be collected once the packets decoded from it are. */
+  release(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.end = 0;
+  }
+
   remaining(): number {
     return this.end - this.pos;
   }
