@@ -77,10 +77,13 @@ function reason(cause: unknown, directory: boolean): string {
     case 'EISDIR':
       return 'it is a directory, not a file';
     case 'ENOTDIR':
-      // readdir of a file; for readFile, a file stands where the path needs a directory.
-      return directory ? 'it is a file, not a directory' : 'no such file (a part of the path is not a directory)';
-    default:
-      return cause instanceof Error ? cause.message : String(cause);
+      // The path, or a part of it, is a file where a directory must be.
+      return directory ? 'not a directory' : 'no such file (a part of the path is not a directory)';
+    default: {
+      // Node's "ENXIO: no such device or address, open '/x'": the words, without the code and the path named already.
+      const message = cause instanceof Error ? cause.message : String(cause);
+      return /^[A-Z][A-Z0-9_]+: (.+?), \w+ '/.exec(message)?.[1] ?? message;
+    }
   }
 }
 
