@@ -12,7 +12,7 @@ import { OptionError, parsed, text } from './values.js';
 export const tlsOptions = {
   tls: { type: 'boolean', describe: "Use TLS, trusting the system's CAs (implied by mqtts://, wss:// and the options below)" },
   cafile: { type: 'string', requiresArg: true, coerce: text('cafile'), describe: 'Trust the CA certificates in this PEM file' },
-  capath: { type: 'string', requiresArg: true, coerce: text('capath'), describe: 'Trust the CA certificates (*.pem, *.crt) in this directory' },
+  capath: { type: 'string', requiresArg: true, coerce: text('capath'), describe: 'Trust the CA certificates (*.pem, *.crt, *.cer) in this directory' },
   cert: { type: 'string', requiresArg: true, coerce: text('cert'), describe: 'Client certificate (PEM), for brokers that check it' },
   key: { type: 'string', requiresArg: true, coerce: text('key'), describe: 'Private key of --cert (PEM)' },
   insecure: { type: 'boolean', describe: "Do not check the broker's certificate at all (CA and host name): for tests only" },

@@ -13,8 +13,8 @@ import { encode } from '../codec/encode.js';
 import { MqttError } from '../codec/errors.js';
 import { Parser } from '../codec/parser.js';
 import type { ConnackPacket, ConnectPacket, Packet, SubscribePacket } from '../codec/types.js';
+import type { Link, LinkHandler } from '../net/dial.js';
 import { now } from './clock.js';
-import type { Link, LinkHandler } from './transport.js';
 
 const DISCONNECT = Buffer.from([0xe0, 0x00]);
 const PINGREQ = Buffer.from([0xc0, 0x00]);

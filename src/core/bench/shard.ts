@@ -18,6 +18,7 @@
 import { encode } from '../codec/encode.js';
 import { MqttError } from '../codec/errors.js';
 import type { ConnectPacket } from '../codec/types.js';
+import { createDialer, errorCode, type Dialer } from '../net/dial.js';
 import { Board, S_CONN_SETTLED, S_CONNECTED, S_PUBS_DONE } from './board.js';
 import { RawClient, type Loss } from './client.js';
 import { now } from './clock.js';
@@ -26,7 +27,6 @@ import { Publisher, type PublisherHost } from './publisher.js';
 import { publisherShard, shareOf, subscriberShard, type Plan } from './scenarios.js';
 import { buildReport, type ShardReport } from './shard-report.js';
 import { Subscriber, type SubscriberHost } from './subscriber.js';
-import { createDialer, errorCode, type Dialer } from './transport.js';
 import type { BenchConfig, BenchTarget } from './types.js';
 
 /** Clients connecting at the same time during setup. */
@@ -147,9 +147,13 @@ export class Shard implements PublisherHost, SubscriberHost {
     return packet;
   }
 
+  /** The shard's dialer, made on first use; rejects (every time) when a TLS file cannot be read. */
+  private dial(): Promise<Dialer> {
+    return (this.dialer ??= createDialer(this.target.connection));
+  }
+
   private async open(clientId: string): Promise<RawClient> {
-    this.dialer ??= createDialer(this.target.connection);
-    const link = await (await this.dialer).open(this.timeoutMs);
+    const link = await (await this.dial()).open(this.timeoutMs);
     const client = new RawClient(link, this.version);
     if (this.aborted) {
       client.destroy();
@@ -308,6 +312,8 @@ export class Shard implements PublisherHost, SubscriberHost {
     const count = shareOf(config.conns, this.index, this.shards);
     const lanes = Math.max(1, shareOf(config.concurrency, this.index, this.shards));
     const f = this.board.f;
+    // A TLS file that cannot be read fails the run here, instead of being counted as each connection's error.
+    await this.dial();
     this.firstOpen = now();
     let next = 0;
     const lane = async (): Promise<void> => {

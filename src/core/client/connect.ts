@@ -4,19 +4,16 @@
  * 3.1.1 when the broker refuses 5, a first connect that fails fast instead of retrying
  * forever, and failures explained in plain words (connectError in diagnose.ts).
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { join } from 'node:path';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type WebSocket from 'ws';
 import { connect as mqttConnect, type IClientOptions, type IConnackPacket, type MqttClient, type Packet as MqttPacket } from 'mqtt';
 import { ReasonCode } from '../codec/constants.js';
 import type { Properties } from '../codec/types.js';
+import { tlsClientOptions, type TlsClientOptions } from '../net/tls-files.js';
 import { ConnectError, connectError, isUnsupportedVersion } from './diagnose.js';
-import { fileReason } from './payload.js';
 import { toMqttJsProperties } from './properties.js';
-import type { ConnectionOptions, ProtocolLevel, TlsOptions } from './types.js';
+import type { ConnectionOptions, ProtocolLevel } from './types.js';
 
 export { ConnectError } from './diagnose.js';
 export type { MqttClient, IConnackPacket, MqttPacket };
@@ -61,38 +58,16 @@ export interface Connection {
 
 type ClientOptions = IClientOptions & Pick<TlsConnectionOptions, 'minVersion' | 'maxVersion'>;
 
-/** Reads the TLS files; a file that cannot be read is a ConnectError naming the flag's subject. */
-async function loadTls(tls: TlsOptions): Promise<Partial<ClientOptions>> {
-  const read = async (path: string, what: string): Promise<Buffer> => {
-    try {
-      return await readFile(path);
-    } catch (cause) {
-      throw new ConnectError(`cannot read the ${what} '${path}': ${fileReason(cause)}`, { code: 'EFILE', cause });
-    }
-  };
-  const ca: Buffer[] = [];
-  if (tls.caFile !== undefined) ca.push(await read(tls.caFile, 'CA file'));
-  if (tls.caPath !== undefined) {
-    let names: string[];
-    try {
-      names = await readdir(tls.caPath);
-    } catch (cause) {
-      throw new ConnectError(`cannot read the CA directory '${tls.caPath}': ${fileReason(cause)}`, { code: 'EFILE', cause });
-    }
-    // mosquitto's capath is OpenSSL's hashed directory; reading every PEM in it serves the same purpose.
-    for (const name of names.filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort()) ca.push(await read(join(tls.caPath, name), 'CA file'));
-    if (ca.length === 0) throw new ConnectError(`the CA directory '${tls.caPath}' holds no .pem, .crt or .cer files`, { code: 'EFILE' });
+/**
+ * Reads the TLS files with the reader the raw dialer uses too (core/net), so both fail alike;
+ * a file that cannot be read is a ConnectError with its one-line message (code EFILE).
+ */
+async function loadTls(options: ConnectionOptions, protocolVersion: ProtocolLevel): Promise<TlsClientOptions> {
+  try {
+    return await tlsClientOptions(options.tls ?? { insecure: false }, options.host);
+  } catch (err) {
+    throw connectError(err as Error, options, protocolVersion);
   }
-  const out: Partial<ClientOptions> = { rejectUnauthorized: !tls.insecure };
-  if (ca.length > 0) out.ca = ca;
-  if (tls.certFile !== undefined) out.cert = await read(tls.certFile, 'certificate');
-  if (tls.keyFile !== undefined) out.key = await read(tls.keyFile, 'key file');
-  if (tls.version !== undefined) {
-    out.minVersion = tls.version;
-    out.maxVersion = tls.version;
-  }
-  if (tls.alpn !== undefined) out.ALPNProtocols = tls.alpn;
-  return out;
 }
 
 /**
@@ -102,7 +77,7 @@ async function loadTls(tls: TlsOptions): Promise<Partial<ClientOptions>> {
 export async function toClientOptions(options: ConnectionOptions, protocolVersion: ProtocolLevel = options.protocolVersion): Promise<ClientOptions> {
   const v5 = protocolVersion === 5;
   const secure = options.transport === 'mqtts' || options.transport === 'wss';
-  const tls = secure ? await loadTls(options.tls ?? { insecure: false }) : {};
+  const tls = secure ? await loadTls(options, protocolVersion) : {};
   const out: ClientOptions = {
     protocol: options.transport,
     host: options.host,
@@ -127,9 +102,8 @@ export async function toClientOptions(options: ConnectionOptions, protocolVersio
   };
   if (options.transport === 'ws' || options.transport === 'wss') {
     out.path = options.wsPath;
-    // MQTT.js copies only some TLS options to the WebSocket; give it all of them.
-    // SNI takes a name, never an address (RFC 6066 section 3; Node warns about an IP).
-    if (secure) out.wsOptions = { ...tls, ...(isIP(options.host) === 0 ? { servername: options.host } : {}) } as IClientOptions['wsOptions'];
+    // MQTT.js copies only some TLS options to the WebSocket (not servername); give it all of them.
+    if (secure) out.wsOptions = { ...tls } as IClientOptions['wsOptions'];
   }
   if (options.username !== undefined) out.username = options.username;
   if (options.password !== undefined) out.password = options.password;

@@ -90,6 +90,10 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
     return make(`the certificate of ${at} is signed by a CA this client does not trust (${code}); pass that CA with --cafile, or use --insecure to skip the check (for tests only)`);
   }
   switch (code) {
+    case 'EFILE':
+      // A TLS file that cannot be read (core/net/tls-files.ts): its message already names the file
+      // and the problem, whichever path read it (MQTT.js, the raw dialer, a bench worker thread).
+      return make(err.message);
     case 'ECONNREFUSED':
       return make(`connection refused by ${at}: is a broker running there and listening on port ${o.port}${ws ? ' for WebSocket' : ''}?`);
     case 'ENOTFOUND':

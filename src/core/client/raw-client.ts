@@ -8,14 +8,14 @@
  *   disconnect(code)  DISCONNECT with a reason code (0x04 asks a 5.0 broker for the will).
  *
  * It reports when the transport closed, who closed it, and any DISCONNECT the broker sent
- * first (5.0 takeover: 0x8E). The byte stream (TCP, TLS, WebSocket, secure WebSocket) is the
- * bench's Link, opened from the same ConnectionOptions the MQTT.js commands use.
+ * first (5.0 takeover: 0x8E). The byte stream (TCP, TLS, WebSocket, secure WebSocket) is a
+ * core/net Link, as bench's, opened from the same ConnectionOptions the MQTT.js commands use.
  */
 import { performance } from 'node:perf_hooks';
-import { createDialer, type Link } from '../bench/transport.js';
 import { encode } from '../codec/encode.js';
 import { Parser } from '../codec/parser.js';
 import type { ConnackPacket, DisconnectPacket, Packet, Properties, Will } from '../codec/types.js';
+import { createDialer, type Link } from '../net/dial.js';
 import { ConnectError, connectError } from './diagnose.js';
 import type { ConnectionOptions, ProtocolLevel } from './types.js';
 

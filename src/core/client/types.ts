@@ -3,9 +3,12 @@
  * into MQTT.js options; nothing else in mqt builds an IClientOptions.
  */
 import type { Properties, QoS } from '../codec/types.js';
+import type { Transport } from '../net/dial.js';
+import type { TlsOptions } from '../net/tls-files.js';
 
-/** mqtt = TCP, mqtts = TLS, ws / wss = MQTT over WebSocket (plain / TLS). */
-export type Transport = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+// Defined beside the dialer and the TLS reader (core/net), which know nothing of MQTT clients.
+export type { Transport } from '../net/dial.js';
+export type { TlsOptions, TlsVersion } from '../net/tls-files.js';
 export const TRANSPORTS: readonly Transport[] = ['mqtt', 'mqtts', 'ws', 'wss'];
 
 /** The port each transport uses unless told: IANA's 1883 / 8883, and HTTP's 80 / 443 for WebSocket. */
@@ -16,23 +19,6 @@ export const DEFAULT_WS_PATH = '/mqtt';
 
 /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = 5.0: the protocol level byte of CONNECT. */
 export type ProtocolLevel = 3 | 4 | 5;
-
-export type TlsVersion = 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
-
-export interface TlsOptions {
-  /** PEM files of the certificate authorities to trust instead of the system's. */
-  caFile?: string | undefined;
-  /** A directory of PEM files (*.pem, *.crt) to trust, as mosquitto's --capath. */
-  caPath?: string | undefined;
-  /** Client certificate and its key (PEM), for brokers that authenticate by certificate. */
-  certFile?: string | undefined;
-  keyFile?: string | undefined;
-  /** Accept any server certificate: no CA check, no host name check. */
-  insecure: boolean;
-  /** Exactly this TLS version (both the minimum and the maximum). */
-  version?: TlsVersion | undefined;
-  alpn?: string[] | undefined;
-}
 
 export interface WillOptions {
   topic: string;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RawClient, type Receiver, type Sender } from '../../../src/core/bench/client.js';
-import type { Link, LinkHandler } from '../../../src/core/bench/transport.js';
+import type { Link, LinkHandler } from '../../../src/core/net/dial.js';
 import { encode, type Packet } from '../../../src/core/codec/index.js';
 
 class FakeLink implements Link {

@@ -1,16 +1,29 @@
 /**
- * Byte streams to the broker for the bench clients: TCP, TLS, WebSocket and secure WebSocket,
- * chosen by ConnectionOptions.transport. One small interface (Link) over all four so the
- * client's hot path is the same whatever carries it.
+ * Raw byte links to a broker: TCP, TLS, WebSocket and secure WebSocket, chosen by the
+ * transport. One small interface (Link) over all four so a client's hot path is the same
+ * whatever carries it. Used by the bench clients and by lwt-test's raw client; the MQTT.js
+ * commands dial through MQTT.js (core/client/connect.ts) with the same TLS files (tls-files.ts).
  *
- * A Dialer reads the TLS files once per run, not once per connection.
+ * A Dialer reads the TLS files once, not once per connection.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectOptions } from 'node:tls';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
-import type { ConnectionOptions, TlsOptions } from '../client/types.js';
+import { tlsClientOptions, type TlsClientOptions, type TlsOptions } from './tls-files.js';
+
+/** mqtt = TCP, mqtts = TLS, ws / wss = MQTT over WebSocket (plain / TLS). */
+export type Transport = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
+/** Where and how to dial; core/client's ConnectionOptions is one. */
+export interface DialOptions {
+  transport: Transport;
+  host: string;
+  port: number;
+  /** Request path for ws / wss. */
+  wsPath: string;
+  /** For mqtts and wss; none means the system's CAs and full checks. */
+  tls?: TlsOptions | undefined;
+}
 
 /** Socket output above which a sender waits for 'drain' (the QoS 0 flat-out bound). */
 export const HIGH_WATER = 256 * 1024;
@@ -144,7 +157,7 @@ export class LinkError extends Error {
   }
 }
 
-/** The code a failure is counted under in BenchResult.socketErrors. */
+/** A failure's Node-style code, else its message: what bench counts socket failures under. */
 export function errorCode(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code !== '') return code;
@@ -156,35 +169,15 @@ export interface Dialer {
   open(timeoutMs: number): Promise<Link>;
 }
 
-async function loadTls(tls: TlsOptions, host: string): Promise<TlsConnectOptions> {
-  const ca: Buffer[] = [];
-  if (tls.caFile !== undefined) ca.push(await readFile(tls.caFile));
-  if (tls.caPath !== undefined) {
-    // mosquitto's capath is OpenSSL's hashed directory; reading every PEM in it serves the same purpose.
-    for (const name of (await readdir(tls.caPath)).filter((n) => /\.(pem|crt|cer)$/i.test(n)).sort()) ca.push(await readFile(join(tls.caPath, name)));
-  }
-  const out: TlsConnectOptions = { rejectUnauthorized: !tls.insecure };
-  // SNI takes host names only.
-  if (isIP(host) === 0) out.servername = host;
-  if (ca.length > 0) out.ca = ca;
-  if (tls.certFile !== undefined) out.cert = await readFile(tls.certFile);
-  if (tls.keyFile !== undefined) out.key = await readFile(tls.keyFile);
-  if (tls.version !== undefined) {
-    out.minVersion = tls.version;
-    out.maxVersion = tls.version;
-  }
-  if (tls.alpn !== undefined) out.ALPNProtocols = tls.alpn;
-  return out;
-}
-
 function timeoutError(what: string, ms: number): LinkError {
   return new LinkError(`${what} not open within ${ms} ms`, 'ETIMEDOUT');
 }
 
-export async function createDialer(options: ConnectionOptions): Promise<Dialer> {
+/** Reads the TLS files (rejecting with a TlsFileError) and returns what opens the links. */
+export async function createDialer(options: DialOptions): Promise<Dialer> {
   const { host, port, transport } = options;
   const secure = transport === 'mqtts' || transport === 'wss';
-  const tls = secure ? await loadTls(options.tls ?? { insecure: false }, host) : {};
+  const tls: TlsClientOptions = secure ? await tlsClientOptions(options.tls ?? { insecure: false }, host) : {};
   if (transport === 'ws' || transport === 'wss') {
     const path = options.wsPath.startsWith('/') ? options.wsPath : `/${options.wsPath}`;
     const url = `${transport}://${isIP(host) === 6 ? `[${host}]` : host}:${port}${path}`;
