@@ -6,11 +6,14 @@
  * throws a CliError; never exits the process.
  */
 import { isUtf8 } from 'node:buffer';
+import { addAbortSignal } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChalkInstance } from 'chalk';
-import { connect, type Connection } from '../core/client/connect.js';
+import type { IClientPublishOptions } from 'mqtt';
+import { connect, type Connection, type MqttClient } from '../core/client/connect.js';
 import { decodePayload, loadPayload, readLines, splitLineTopic, PayloadError } from '../core/client/payload.js';
 import { mergeProperties, toMqttJsProperties } from '../core/client/properties.js';
+import { DEFAULT_WINDOW, Publisher, PublishError, type SettledMessage } from '../core/client/publisher.js';
 import { reasonCodeName } from '../core/codec/constants.js';
 import type { Properties, QoS } from '../core/codec/types.js';
 import { validateTopicName } from '../core/topic/validate.js';
@@ -18,13 +21,10 @@ import { CliError, ExitCode } from './errors.js';
 import { givenMessageFlags, list, OptionError, readClient, readMessageProperties, readPayload, readProperties, str, type ArgvLike, type ClientSetup, type PayloadGroup } from './options/index.js';
 import { clientConnectHooks } from './render/connect-hooks.js';
 import { asCliError } from './render/failure.js';
-import { confirmation, failureText, jsonRecord, type PublishResult } from './render/publish-report.js';
+import { confirmation, failureText, jsonRecord, PublishTally, type PublishResult } from './render/publish-report.js';
 import { startSpinner, type Spinner } from './render/spinner.js';
 
 const COMMAND = 'pub';
-
-/** Messages in flight at once unless the broker allows fewer (Receive Maximum, 5.0 section 3.2.2.3.3). */
-const MAX_IN_FLIGHT = 256;
 
 interface Plan {
   topics: string[];
@@ -148,25 +148,26 @@ export async function runPub(argv: ArgvLike): Promise<void> {
   }
 
   const run = new PublishRun(conn, plan, setup, publishProps, spinner);
-  let results: PublishResult[];
+  let results: PublishTally;
   try {
     checkBrokerLimits(conn, plan);
     results = await (payload !== undefined ? run.publishMessage(payload) : run.publishLines());
   } catch (err) {
     spinner.stop();
+    run.detach();
     await conn.destroy();
     throw asCliError(err, COMMAND);
   }
+  run.detach();
   await conn.end(setup.properties.disconnect);
 
-  const failures = results.filter((r) => !r.ok);
   const human = process.stderr.isTTY === true && !setup.global.quiet;
-  spinner.stop(human && results.length > 0 ? confirmation(results, await chalkFor(setup)) : undefined);
-  if (failures.length === 0) return;
-  const first = failures[0]!;
+  spinner.stop(human && results.total > 0 ? confirmation(results, await chalkFor(setup)) : undefined);
+  const first = results.firstFailure;
+  if (first === undefined) return;
   const exitCode = first.reasonCode !== undefined && first.reasonCode >= 0x80 ? first.reasonCode : ExitCode.Failure;
-  if (results.length === 1) throw new CliError(failureText(first), { command: COMMAND, exitCode });
-  throw new CliError(`${failures.length} of ${results.length} messages failed (first: ${failureText(first)})`, { command: COMMAND, exitCode });
+  if (results.total === 1) throw new CliError(failureText(first), { command: COMMAND, exitCode });
+  throw new CliError(`${results.failed} of ${results.total} messages failed (first: ${failureText(first)})`, { command: COMMAND, exitCode });
 }
 
 /** Refuses up front what the broker announced it will not take (5.0 CONNACK properties). */
@@ -182,172 +183,188 @@ function checkBrokerLimits(conn: Connection, plan: Plan): void {
   }
 }
 
-/** The error of a message still unacknowledged when the connection was lost for good. */
+/** The error of a message still unacknowledged when the connection was lost. */
 const NOT_ACKNOWLEDGED = 'not acknowledged: the connection was lost';
+/** The error of a QoS 0 message the connection was lost before it was written. */
+const NOT_SENT = 'not sent: the connection was lost';
 
-interface Ack {
-  code: number;
-  reasonString: string | undefined;
-}
+/** What pub attaches to each message it hands the publisher: the part of its result known up front. */
+type Sent = Pick<PublishResult, 'topic' | 'qos' | 'retain' | 'bytes' | 'line'>;
 
-/** One publishing session over a connection: the window, the acknowledgements, the results. */
+/**
+ * One publishing session over a connection: the lines or repeats, topic aliases, and what is
+ * reported of each message. The window, the acknowledgements and a lost connection are the
+ * Publisher's (core/client/publisher.ts). Keeps counts, never a list of every message.
+ */
 class PublishRun {
-  private readonly results: PublishResult[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly acks = new Map<number, Ack>();
-  private readonly window: number;
-  /** Set when the connection is gone for good; everything still waiting fails with it. */
-  private lost: Error | undefined;
-  private readonly lostSignal: Promise<void>;
-  private signalLost: () => void = () => undefined;
+  private readonly tally = new PublishTally();
+  private readonly publisher: Publisher<Sent>;
+  /** Aborted when the publisher stops: ends a wait for the next line or the next repeat. */
+  private readonly stopped = new AbortController();
+  /** MQTT.js publish options, made once: the same for every message (MQTT.js copies them). */
+  private readonly publishOptions: IClientPublishOptions;
   /** Connections made so far: a topic alias must be sent with its topic again on each. */
   private connects = 1;
   private aliasSentOn = 0;
   private stdoutOpen = true;
-  /** Messages sent and not yet recorded. */
-  private pending = 0;
+  /** ': Server shutting down (0x8b)' from the broker's last DISCONNECT, for the reconnect note. */
+  private disconnectReason = '';
+  private readonly client: MqttClient;
+  /** --payload-format-indicator: every payload must be UTF-8 (5.0 section 3.3.2.3.2). */
+  private readonly utf8Only: boolean;
 
   constructor(
-    private readonly conn: Connection,
+    conn: Connection,
     private readonly plan: Plan,
     private readonly setup: ClientSetup,
-    private readonly properties: Properties | undefined,
+    properties: Properties | undefined,
     private readonly spinner: Spinner,
   ) {
-    this.window = Math.max(1, Math.min(MAX_IN_FLIGHT, conn.connack.properties?.receiveMaximum ?? MAX_IN_FLIGHT));
-    this.lostSignal = new Promise((resolve) => {
-      this.signalLost = resolve;
+    this.utf8Only = properties?.payloadFormatIndicator === 1;
+    const mqttProperties = properties !== undefined ? (toMqttJsProperties(properties) as IClientPublishOptions['properties']) : undefined;
+    this.publishOptions = { qos: plan.qos, retain: plan.retain };
+    // --topic-alias is for one topic, so every message carries the same alias.
+    const withAlias = plan.topicAlias !== undefined ? { ...mqttProperties, topicAlias: plan.topicAlias } : mqttProperties;
+    if (withAlias !== undefined) this.publishOptions.properties = withAlias;
+    this.publisher = new Publisher<Sent>(conn, {
+      // At most DEFAULT_WINDOW in flight, fewer when the broker's Receive Maximum says so.
+      window: DEFAULT_WINDOW,
+      // pub reports every refused message and goes on; the first one's code is the exit code.
+      continueOnRefusal: true,
+      onSettled: (m) => this.settled(m),
+      onStop: (reason) => this.stopped.abort(reason),
     });
-    const client = conn.client;
-    client.on('packetreceive', (packet) => {
-      if ((packet.cmd === 'puback' || packet.cmd === 'pubrec') && packet.messageId !== undefined) {
-        this.acks.set(packet.messageId, { code: packet.reasonCode ?? 0, reasonString: packet.properties?.reasonString });
-      }
-    });
-    let disconnectReason = '';
-    client.on('disconnect', (packet) => {
-      const code = packet.reasonCode ?? 0;
-      disconnectReason = `: ${reasonCodeName(code, 'disconnect')} (0x${code.toString(16).padStart(2, '0')})`;
-    });
-    client.on('offline', () => {
-      if (client.disconnecting) return;
-      if (setup.connection.reconnect) {
-        note(setup, `lost the connection to ${setup.connection.host}:${setup.connection.port}${disconnectReason}; reconnecting`);
-        spinner.text('reconnecting');
-      }
-    });
-    client.on('connect', () => {
-      this.connects++;
-      spinner.text('publishing');
-    });
-    client.on('close', () => {
-      if (client.disconnecting || setup.connection.reconnect || this.lost !== undefined) return;
-      this.lost = new Error(`lost the connection to ${setup.connection.host}:${setup.connection.port}${disconnectReason}`);
-      this.signalLost();
-    });
-    process.stdout.on('error', () => {
-      this.stdoutOpen = false;
-    });
+    this.client = conn.client;
+    this.client.on('disconnect', this.onDisconnect);
+    this.client.on('offline', this.onOffline);
+    this.client.on('connect', this.onConnect);
+    process.stdout.on('error', this.onStdoutError);
   }
 
-  async publishMessage(payload: Buffer): Promise<PublishResult[]> {
+  private readonly onDisconnect = (packet: { reasonCode?: number | undefined }): void => {
+    const code = packet.reasonCode ?? 0;
+    this.disconnectReason = `: ${reasonCodeName(code, 'disconnect')} (0x${code.toString(16).padStart(2, '0')})`;
+  };
+  private readonly onOffline = (): void => {
+    if (this.client.disconnecting) return;
+    const { connection } = this.setup;
+    if (connection.reconnect) {
+      note(this.setup, `lost the connection to ${connection.host}:${connection.port}${this.disconnectReason}; reconnecting`);
+      this.spinner.text('reconnecting');
+    }
+  };
+  private readonly onConnect = (): void => {
+    this.connects++;
     this.spinner.text('publishing');
-    for (let round = 0; round < this.plan.repeat; round++) {
-      if (round > 0 && this.plan.repeatDelayMs > 0) await Promise.race([sleep(this.plan.repeatDelayMs), this.lostSignal]);
-      for (const topic of this.plan.topics) {
-        if (!(await this.send(topic, payload, undefined))) return this.finish();
+  };
+  private readonly onStdoutError = (): void => {
+    this.stdoutOpen = false;
+  };
+
+  /** Takes the run's listeners off the client and stdout. */
+  detach(): void {
+    this.publisher.detach();
+    this.client.off('disconnect', this.onDisconnect);
+    this.client.off('offline', this.onOffline);
+    this.client.off('connect', this.onConnect);
+    process.stdout.off('error', this.onStdoutError);
+  }
+
+  async publishMessage(payload: Buffer): Promise<PublishTally> {
+    this.spinner.text('publishing');
+    try {
+      for (let round = 0; round < this.plan.repeat; round++) {
+        if (round > 0 && this.plan.repeatDelayMs > 0) await sleep(this.plan.repeatDelayMs, undefined, { signal: this.stopped.signal });
+        for (const topic of this.plan.topics) await this.send(topic, payload, undefined);
       }
+    } catch (err) {
+      if (this.publisher.stopError === undefined) throw err;
     }
     return this.finish();
   }
 
-  async publishLines(): Promise<PublishResult[]> {
+  async publishLines(): Promise<PublishTally> {
     const source = this.plan.payload.source;
     const separator = source.kind === 'lines' ? source.topicSeparator : undefined;
     this.spinner.text('publishing lines from standard input');
+    // A connection lost for good must not wait for the next line of a quiet stdin to be noticed:
+    // the stop ends the read (one listener for the run, not a race per line).
+    addAbortSignal(this.stopped.signal, process.stdin);
     let lineNo = 0;
-    const lines = readLines(process.stdin);
-    for (;;) {
-      // A connection lost for good must not wait for the next line of a quiet stdin to be noticed.
-      const next = await Promise.race([lines.next(), this.lostSignal]);
-      if (next === undefined || next.done === true) break;
-      const line = next.value;
-      lineNo++;
-      let topics = this.plan.topics;
-      let raw = line;
-      if (separator !== undefined) {
-        if (line.length === 0) continue;
-        const split = splitLineTopic(line, separator);
-        if (split === undefined) {
-          this.fail({ topic: '', line: lineNo, error: `no ${JSON.stringify(separator)} between topic and payload` });
-          continue;
+    try {
+      for await (const line of readLines(process.stdin)) {
+        lineNo++;
+        let topics = this.plan.topics;
+        let raw = line;
+        if (separator !== undefined) {
+          if (line.length === 0) continue;
+          const split = splitLineTopic(line, separator);
+          if (split === undefined) {
+            this.fail({ topic: '', line: lineNo, error: `no ${JSON.stringify(separator)} between topic and payload` });
+            continue;
+          }
+          try {
+            validateTopicName(split.topic);
+          } catch (err) {
+            this.fail({ topic: split.topic, line: lineNo, error: (err as Error).message });
+            continue;
+          }
+          topics = [split.topic];
+          raw = split.payload;
         }
+        let payload: Buffer;
         try {
-          validateTopicName(split.topic);
+          payload = decodePayload(raw, this.plan.payload.encoding);
+          if (this.utf8Only && !isUtf8(payload)) throw new PayloadError('not valid UTF-8, but --payload-format-indicator says it is');
         } catch (err) {
-          this.fail({ topic: split.topic, line: lineNo, error: (err as Error).message });
+          this.fail({ topic: topics[0] ?? '', line: lineNo, error: (err as Error).message });
           continue;
         }
-        topics = [split.topic];
-        raw = split.payload;
+        for (const topic of topics) await this.send(topic, payload, lineNo);
       }
-      let payload: Buffer;
-      try {
-        payload = decodePayload(raw, this.plan.payload.encoding);
-        if (this.properties?.payloadFormatIndicator === 1 && !isUtf8(payload)) throw new PayloadError('not valid UTF-8, but --payload-format-indicator says it is');
-      } catch (err) {
-        this.fail({ topic: topics[0] ?? '', line: lineNo, error: (err as Error).message });
-        continue;
-      }
-      for (const topic of topics) {
-        if (!(await this.send(topic, payload, lineNo))) return this.finish();
-      }
+    } catch (err) {
+      // The publisher stopped (the read was aborted, or a wait for room rejected): finish says why.
+      if (this.publisher.stopError === undefined) throw err;
     }
     return this.finish();
   }
 
-  /** Waits for a free slot, then publishes. False once the connection is lost for good. */
-  private async send(topic: string, payload: Buffer, line: number | undefined): Promise<boolean> {
-    while (this.inFlight.size >= this.window && this.lost === undefined) await Promise.race([...this.inFlight, this.lostSignal]);
-    if (this.lost !== undefined) return false;
-    this.pending++;
-    const done = this.publishOne(topic, payload, line).then((result) => this.record(result));
-    this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
-    return true;
-  }
-
-  private publishOne(topic: string, payload: Buffer, line: number | undefined): Promise<PublishResult> {
+  /** Waits for room in the window, then publishes; rejects once the publisher has stopped. */
+  private async send(topic: string, payload: Buffer, line: number | undefined): Promise<void> {
+    await this.publisher.ready();
     const { qos, retain, topicAlias } = this.plan;
     let wireTopic = topic;
-    let properties = this.properties;
     if (topicAlias !== undefined) {
-      properties = { ...properties, topicAlias };
       // [MQTT-3.3.2-12] the alias stands for the topic once set on this connection; a new connection starts empty.
       if (this.aliasSentOn === this.connects) wireTopic = '';
       else this.aliasSentOn = this.connects;
     }
-    const base = { topic, qos, retain, bytes: payload.length, line };
-    return new Promise<PublishResult>((resolve) => {
-      const options = { qos, retain, ...(properties !== undefined ? { properties: toMqttJsProperties(properties) } : {}) };
-      this.conn.client.publish(wireTopic, payload, options, (err, packet) => {
-        const messageId = qos > 0 ? (packet as { messageId?: number } | undefined)?.messageId : undefined;
-        if (err) {
-          const code = (err as { code?: unknown }).code;
-          // A PUBACK/PUBREC reason code ≥ 0x80 (MQTT.js's ErrorWithReasonCode), or a local failure.
-          if (typeof code === 'number') {
-            const reasonString = (packet as { properties?: { reasonString?: string } } | undefined)?.properties?.reasonString;
-            return resolve({ ...base, messageId, reasonCode: code, reasonString, ok: false });
-          }
-          // MQTT.js fails what is in flight when the connection closes for good: counted in the final error.
-          if (!this.conn.client.connected) return resolve({ ...base, messageId, ok: false, error: NOT_ACKNOWLEDGED });
-          return resolve({ ...base, messageId, ok: false, error: err.message });
-        }
-        const ack = messageId !== undefined ? this.acks.get(messageId) : undefined;
-        if (messageId !== undefined) this.acks.delete(messageId);
-        resolve({ ...base, messageId, reasonCode: ack?.code ?? 0, reasonString: ack?.reasonString, ok: true });
-      });
-    });
+    this.publisher.publish(wireTopic, payload, this.publishOptions, { topic, qos, retain, bytes: payload.length, line });
+  }
+
+  private settled(m: SettledMessage<Sent>): void {
+    const { topic, qos, retain, bytes, line } = m.tag;
+    // Written out rather than spread from the tag: a spread costs microseconds a message here.
+    const result: PublishResult = { topic, qos, retain, bytes, line, messageId: m.messageId, ok: m.status === 'acknowledged' };
+    switch (m.status) {
+      case 'acknowledged':
+        result.reasonCode = m.reasonCode ?? 0;
+        result.reasonString = m.reasonString;
+        break;
+      case 'refused':
+        // A PUBACK/PUBREC reason code ≥ 0x80.
+        result.reasonCode = m.reasonCode;
+        result.reasonString = m.reasonString;
+        break;
+      case 'lost':
+        // Counted in the final error when the connection is gone for good.
+        result.error = qos === 0 ? NOT_SENT : NOT_ACKNOWLEDGED;
+        break;
+      case 'failed':
+        result.error = m.error?.message ?? 'not sent';
+        break;
+    }
+    this.record(result);
   }
 
   private fail(r: { topic: string; line?: number; error: string }): void {
@@ -355,24 +372,27 @@ class PublishRun {
   }
 
   private record(result: PublishResult): void {
-    this.results.push(result);
+    this.tally.add(result);
     if (this.setup.global.json && this.stdoutOpen) process.stdout.write(jsonRecord(result));
-    this.pending--;
     // With several messages each failure gets its line as it happens; a single one is the final
     // error, and so are messages lost with the connection.
-    if (!result.ok && result.error !== NOT_ACKNOWLEDGED && (this.plan.payload.source.kind === 'lines' || this.plan.repeat * this.plan.topics.length > 1)) {
+    if (!result.ok && result.error !== NOT_ACKNOWLEDGED && result.error !== NOT_SENT && (this.plan.payload.source.kind === 'lines' || this.plan.repeat * this.plan.topics.length > 1)) {
       process.stderr.write(`mqt pub: ${failureText(result)}\n`);
     }
   }
 
   /** Waits until every message is acknowledged, or the connection is lost for good. */
-  private async finish(): Promise<PublishResult[]> {
-    if (this.inFlight.size > 0) this.spinner.text(`waiting for ${this.inFlight.size} acknowledgement${this.inFlight.size === 1 ? '' : 's'}`);
-    while (this.inFlight.size > 0 && this.lost === undefined) await Promise.race([...this.inFlight, this.lostSignal]);
-    if (this.lost !== undefined) {
-      const waiting = this.pending + this.results.filter((r) => r.error === NOT_ACKNOWLEDGED).length;
-      throw new CliError(`${this.lost.message}${waiting > 0 ? `; ${waiting} message${waiting === 1 ? ' was' : 's were'} not acknowledged` : ''}`, { command: COMMAND });
+  private async finish(): Promise<PublishTally> {
+    const waiting = this.publisher.inFlight;
+    if (waiting > 0) this.spinner.text(`waiting for ${waiting} acknowledgement${waiting === 1 ? '' : 's'}`);
+    try {
+      await this.publisher.drain();
+    } catch (err) {
+      // 'lost the connection to host:port: reason; N messages were not acknowledged': the whole
+      // story in one line, no stack of a cause to show even with --debug.
+      if (err instanceof PublishError) throw new CliError(err.message, { command: COMMAND });
+      throw err;
     }
-    return this.results;
+    return this.tally;
   }
 }

@@ -62,18 +62,60 @@ export function failureText(r: PublishResult): string {
   return `${line}${topic || 'message'} refused by the broker: ${reasonCodeName(r.reasonCode, 'puback')} (${hex(r.reasonCode)})${r.reasonString !== undefined ? `: ${safe(r.reasonString)}` : ''}`;
 }
 
+/** Distinct topics a tally tells apart; past it, the confirmation says "more than" (a -l --line-topic stream may name millions). */
+export const TOPICS_COUNTED = 10_000;
+
+/**
+ * What the confirmation line and the exit code need of a run, as counts: a -l stream of a
+ * million messages must not keep a million results.
+ */
+export class PublishTally {
+  /** Messages recorded, failures included. */
+  total = 0;
+  ok = 0;
+  /** Acknowledged with 0x10 No matching subscribers. */
+  noSubscribers = 0;
+  retained = false;
+  readonly qos = new Set<0 | 1 | 2>();
+  /** Distinct topics of the messages that went through, up to TOPICS_COUNTED. */
+  readonly topics = new Set<string>();
+  /** The first failure, whose reason code becomes the exit code. */
+  firstFailure: PublishResult | undefined;
+
+  get failed(): number {
+    return this.total - this.ok;
+  }
+
+  add(r: PublishResult): void {
+    this.total++;
+    if (!r.ok) {
+      this.firstFailure ??= r;
+      return;
+    }
+    this.ok++;
+    if (this.topics.size < TOPICS_COUNTED) this.topics.add(r.topic);
+    this.qos.add(r.qos);
+    if (r.retain) this.retained = true;
+    if (r.reasonCode === ReasonCode.NoMatchingSubscribers) this.noSubscribers++;
+  }
+}
+
+/** A tally of `results`. */
+export function tally(results: Iterable<PublishResult>): PublishTally {
+  const t = new PublishTally();
+  for (const r of results) t.add(r);
+  return t;
+}
+
 /** The line a person sees once everything is acknowledged, e.g. `published 1 message to heizung (QoS 2, retained)`. */
-export function confirmation(results: readonly PublishResult[], c: ChalkInstance): string {
-  const ok = results.filter((r) => r.ok);
-  const topics = [...new Set(ok.map((r) => r.topic))];
-  const shown = topics.length <= 3 ? topics.map((t) => c.bold(safe(t))).join(', ') : `${topics.length} topics`;
-  const qos = [...new Set(ok.map((r) => r.qos))].sort();
+export function confirmation(t: PublishTally, c: ChalkInstance): string {
+  const topics = [...t.topics];
+  const shown = topics.length <= 3 ? topics.map((x) => c.bold(safe(x))).join(', ') : `${topics.length >= TOPICS_COUNTED ? 'more than ' : ''}${topics.length} topics`;
+  const qos = [...t.qos].sort();
   const details = [`QoS ${qos.join('/')}`];
-  if (ok.some((r) => r.retain)) details.push('retained');
-  const noSubscribers = ok.filter((r) => r.reasonCode === ReasonCode.NoMatchingSubscribers).length;
+  if (t.retained) details.push('retained');
   // 0x10 is information, not failure: the broker took the message, nobody was listening.
-  if (noSubscribers > 0) details.push(noSubscribers === ok.length ? 'no subscribers' : `${noSubscribers} without subscribers`);
-  const count = `${ok.length} message${ok.length === 1 ? '' : 's'}`;
-  const failed = results.length - ok.length;
-  return `${c.green('✔')} published ${count}${topics.length > 0 ? ` to ${shown}` : ''} (${details.join(', ')})${failed > 0 ? c.red(`, ${failed} failed`) : ''}`;
+  if (t.noSubscribers > 0) details.push(t.noSubscribers === t.ok ? 'no subscribers' : `${t.noSubscribers} without subscribers`);
+  const count = `${t.ok} message${t.ok === 1 ? '' : 's'}`;
+  return `${c.green('✔')} published ${count}${topics.length > 0 ? ` to ${shown}` : ''} (${details.join(', ')})${t.failed > 0 ? c.red(`, ${t.failed} failed`) : ''}`;
 }

@@ -13,6 +13,7 @@ import type { Properties, QoS } from '../codec/types.js';
 import { topicMatches } from '../topic/match.js';
 import type { Connection } from './connect.js';
 import { toMqttJsProperties } from './properties.js';
+import { DEFAULT_WINDOW, Publisher, PublishError } from './publisher.js';
 
 /** A retained message as discovery saw it. */
 export interface RetainedMessage {
@@ -218,7 +219,7 @@ function testRegExp(re: RegExp, s: string): boolean {
 }
 
 /** Publishes in flight at once unless the broker allows fewer (Receive Maximum, 5.0 section 3.2.2.3.3). */
-export const DEFAULT_CLEAR_WINDOW = 256;
+export const DEFAULT_CLEAR_WINDOW = DEFAULT_WINDOW;
 
 export interface ClearOptions {
   /** Publishes awaiting PUBACK at once. Default 256; never more than the broker's Receive Maximum. */
@@ -249,66 +250,46 @@ export interface ClearResult {
  * mosquitto_sub --remove-retained does: the PUBACK says the broker has the deletion. Resolves
  * when every publish is acknowledged; rejects with RetainClearError if the connection is lost.
  */
-export function clear(conn: Connection, topics: readonly string[], options: ClearOptions = {}): Promise<ClearResult> {
-  const { client } = conn;
-  const receiveMaximum = conn.connack.properties?.receiveMaximum;
-  const window = Math.max(1, Math.min(options.window ?? DEFAULT_CLEAR_WINDOW, receiveMaximum ?? Number.MAX_SAFE_INTEGER));
+export async function clear(conn: Connection, topics: readonly string[], options: ClearOptions = {}): Promise<ClearResult> {
   const total = topics.length;
+  const result: ClearResult = { acknowledged: 0, refused: [] };
+  if (total === 0) return result;
   const empty = Buffer.alloc(0);
   const publishOptions: IClientPublishOptions = { qos: 1, retain: true };
   if (conn.protocolVersion === 5) {
     const props = toMqttJsProperties(options.publishProperties);
     if (props !== undefined) publishOptions.properties = props as IClientPublishOptions['properties'];
   }
-  const result: ClearResult = { acknowledged: 0, refused: [] };
-  if (total === 0) return Promise.resolve(result);
-
-  return new Promise<ClearResult>((resolve, reject) => {
-    let next = 0;
-    let done = 0;
-    let settled = false;
-
-    const onClose = (): void => {
-      if (settled) return;
-      settled = true;
-      reject(new RetainClearError(`${lostMessage(conn, 'clearing')}; ${done} of ${total} acknowledged`));
-    };
-
-    const acknowledged = (topic: string, err: Error | undefined): void => {
-      if (settled) return;
-      if (err) {
-        const code = (err as { code?: unknown }).code;
-        // MQTT.js reports a PUBACK reason code ≥ 0x80 as an error carrying the code.
-        if (typeof code === 'number') {
-          result.refused.push({ topic, reasonCode: code });
-        } else {
-          settled = true;
-          client.off('close', onClose);
-          return reject(new RetainClearError(`publishing to '${topic}' failed: ${err.message}`, { cause: err }));
-        }
-      } else {
-        result.acknowledged++;
+  let done = 0;
+  const publisher: Publisher<undefined> = new Publisher<undefined>(conn, {
+    window: options.window ?? DEFAULT_CLEAR_WINDOW,
+    // A refusal is one topic left alone, reported at the end; the others are still cleared.
+    continueOnRefusal: true,
+    onSettled: (m) => {
+      if (m.status === 'lost') return; // the loss stops the publisher, and clear() says how far it got
+      if (m.status === 'failed') {
+        publisher.abort(new RetainClearError(`publishing to '${m.topic}' failed: ${m.error?.message ?? 'unknown error'}`, { cause: m.error }));
+        return;
       }
+      if (m.status === 'refused') result.refused.push({ topic: m.topic, reasonCode: m.reasonCode ?? 0x80 });
+      else result.acknowledged++;
       done++;
       options.onProgress?.(done, total);
-      if (done === total) {
-        settled = true;
-        client.off('close', onClose);
-        return resolve(result);
-      }
-      sendNext();
-    };
-
-    function sendNext(): void {
-      if (next >= total) return;
-      const topic = topics[next++]!;
-      client.publish(topic, empty, publishOptions, (err) => acknowledged(topic, err));
-    }
-
-    client.on('close', onClose);
-    // Fill the window; each acknowledgement then sends one more.
-    for (let i = 0; i < window && next < total; i++) sendNext();
+    },
   });
+  try {
+    for (const topic of topics) {
+      await publisher.ready();
+      publisher.publish(topic, empty, publishOptions, undefined);
+    }
+    await publisher.drain();
+  } catch (err) {
+    if (err instanceof PublishError && err.reason === 'lost') throw new RetainClearError(`${lostMessage(conn, 'clearing')}; ${done} of ${total} acknowledged`, { cause: err });
+    throw err;
+  } finally {
+    publisher.detach();
+  }
+  return result;
 }
 
 export interface Verification {

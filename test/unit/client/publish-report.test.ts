@@ -1,6 +1,6 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { confirmation, failureText, jsonRecord, type PublishResult } from '../../../src/commands/render/publish-report.js';
+import { confirmation, failureText, jsonRecord, PublishTally, tally, TOPICS_COUNTED, type PublishResult } from '../../../src/commands/render/publish-report.js';
 import { spinnerAllowed } from '../../../src/commands/render/spinner.js';
 import { traceLine } from '../../../src/commands/render/trace.js';
 import { asCliError } from '../../../src/commands/render/failure.js';
@@ -36,11 +36,21 @@ describe('failureText', () => {
 
 describe('confirmation', () => {
   it('summarises what was published in one line', () => {
-    expect(confirmation([result({ qos: 2, retain: true })], plain)).toBe('✔ published 1 message to heizung (QoS 2, retained)');
-    expect(confirmation([result(), result({ topic: 'b', reasonCode: 0x10 })], plain)).toBe('✔ published 2 messages to heizung, b (QoS 1, 1 without subscribers)');
-    expect(confirmation([result({ reasonCode: 0x10 })], plain)).toBe('✔ published 1 message to heizung (QoS 1, no subscribers)');
-    expect(confirmation(['a', 'b', 'c', 'd'].map((topic) => result({ topic, qos: 0 })), plain)).toBe('✔ published 4 messages to 4 topics (QoS 0)');
-    expect(confirmation([result(), result({ ok: false, reasonCode: 0x87 })], plain)).toBe('✔ published 1 message to heizung (QoS 1), 1 failed');
+    expect(confirmation(tally([result({ qos: 2, retain: true })]), plain)).toBe('✔ published 1 message to heizung (QoS 2, retained)');
+    expect(confirmation(tally([result(), result({ topic: 'b', reasonCode: 0x10 })]), plain)).toBe('✔ published 2 messages to heizung, b (QoS 1, 1 without subscribers)');
+    expect(confirmation(tally([result({ reasonCode: 0x10 })]), plain)).toBe('✔ published 1 message to heizung (QoS 1, no subscribers)');
+    expect(confirmation(tally(['a', 'b', 'c', 'd'].map((topic) => result({ topic, qos: 0 }))), plain)).toBe('✔ published 4 messages to 4 topics (QoS 0)');
+    expect(confirmation(tally([result(), result({ ok: false, reasonCode: 0x87 })]), plain)).toBe('✔ published 1 message to heizung (QoS 1), 1 failed');
+  });
+
+  it('keeps counts, not messages: past TOPICS_COUNTED distinct topics it says "more than"', () => {
+    const t = new PublishTally();
+    for (let i = 0; i < TOPICS_COUNTED + 5; i++) t.add(result({ topic: `t/${i}` }));
+    t.add(result({ ok: false, reasonCode: 0x87, topic: 'denied' }));
+    t.add(result({ ok: false, error: 'bad line' }));
+    expect(t.topics.size).toBe(TOPICS_COUNTED);
+    expect([t.total, t.ok, t.failed, t.firstFailure?.topic]).toEqual([TOPICS_COUNTED + 7, TOPICS_COUNTED + 5, 2, 'denied']);
+    expect(confirmation(t, plain)).toBe(`✔ published ${TOPICS_COUNTED + 5} messages to more than ${TOPICS_COUNTED} topics (QoS 1), 2 failed`);
   });
 });
 
