@@ -42,7 +42,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { table } from './bench-broker/stats.mjs';
+import { table } from './bench-broker/report.mjs';
 
 const HOST = '127.0.0.1';
 const MQT = fileURLToPath(new URL('../bin/mqt.js', import.meta.url));
