@@ -54,6 +54,25 @@ function destroyStream(stream: Duplex): void {
   stream.destroy();
 }
 
+/**
+ * The stream's listeners are shared by every connection and find theirs through the stream:
+ * four closures fewer per connection, which counts at 10,000 idle clients.
+ */
+const OWNER = Symbol('mqt.connection');
+type OwnedStream = Duplex & { [OWNER]: Connection };
+
+function onStreamData(this: Duplex, chunk: Buffer): void {
+  (this as OwnedStream)[OWNER].onData(chunk);
+}
+
+function onStreamError(this: Duplex, err: Error): void {
+  (this as OwnedStream)[OWNER].close(`socket error: ${err.message}`, true);
+}
+
+function onStreamClose(this: Duplex): void {
+  (this as OwnedStream)[OWNER].close('socket closed', true);
+}
+
 /** Bounded: past this many held packets the socket is not read at all. */
 const MAX_HELD = 1000;
 
@@ -100,7 +119,6 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   private hookPending = false;
   readonly waitingOn: Session[] = [];
   private readPaused = false;
-  private readonly onDataBound = (chunk: Buffer): void => this.onData(chunk);
   /** Made for the first write near maxClientBuffer (see flush). */
   private onWrittenBound: (() => void) | undefined = undefined;
 
@@ -112,10 +130,11 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     readonly transport: TransportInfo,
   ) {
     this.parser = new Parser({ maxPacketSize: host.config.maxPacketSize });
-    stream.on('data', this.onDataBound);
-    stream.on('error', (err: Error) => this.close(`socket error: ${err.message}`, true));
-    stream.on('close', () => this.close('socket closed', true));
-    stream.on('end', () => this.close('socket closed', true));
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', onStreamData);
+    stream.on('error', onStreamError);
+    stream.on('close', onStreamClose);
+    stream.on('end', onStreamClose);
   }
 
   get remoteAddress(): string | undefined {
@@ -132,7 +151,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
 
   // ---- input ---------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  /** @internal Bytes from the stream (onStreamData). */
+  onData(chunk: Buffer): void {
     if (this.state === State.Closed) return;
     this.lastActivity = Date.now();
     let packets: Packet[];
@@ -372,7 +392,7 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     // Send what is queued (a CONNACK refusal, a DISCONNECT) before closing.
     if (!this.outbox.empty && !this.stream.destroyed) this.outbox.flush(this.stream);
     this.outbox.clear();
-    this.stream.off('data', this.onDataBound);
+    this.stream.off('data', onStreamData);
     const stream = this.stream;
     if (!stream.destroyed) {
       stream.end();
