@@ -6,10 +6,16 @@
 import type { Duplex } from 'node:stream';
 
 export class Outbox {
-  private bufs: Buffer[] = [];
-  /** Packet id to write at offsets[i], or -1 to copy bufs[i] as it is. */
-  private ids: number[] = [];
-  private offsets: number[] = [];
+  // The first packet of a tick lives in these fields; the arrays are made only for a tick with
+  // more than one. An idle client (CONNACK, SUBACK, a PINGRESP now and then) never needs them:
+  // three arrays fewer per connection at 10,000 idle clients.
+  private buf0: Buffer | undefined = undefined;
+  private id0 = -1;
+  private offset0 = 0;
+  /** Entries 1.. of this tick: the buffer, the packet id to write at offsets[i] (or -1 for none). */
+  private bufs: Buffer[] | undefined = undefined;
+  private ids: number[] | undefined = undefined;
+  private offsets: number[] | undefined = undefined;
   private count = 0;
   /** Bytes waiting to be written. */
   bytes = 0;
@@ -19,57 +25,76 @@ export class Outbox {
   }
 
   push(buf: Buffer): void {
-    const i = this.count++;
-    this.bufs[i] = buf;
-    this.ids[i] = -1;
-    this.offsets[i] = 0;
-    this.bytes += buf.length;
+    this.add(buf, -1, 0);
   }
 
   /** Queues `template` with its two packet id bytes at `offset` replaced by `id`. */
   pushWithId(template: Buffer, offset: number, id: number): void {
+    this.add(template, id, offset);
+  }
+
+  private add(buf: Buffer, id: number, offset: number): void {
     const i = this.count++;
-    this.bufs[i] = template;
-    this.ids[i] = id;
-    this.offsets[i] = offset;
-    this.bytes += template.length;
+    this.bytes += buf.length;
+    if (i === 0) {
+      this.buf0 = buf;
+      this.id0 = id;
+      this.offset0 = offset;
+      return;
+    }
+    const bufs = (this.bufs ??= []);
+    bufs[i - 1] = buf;
+    this.ids ??= [];
+    this.offsets ??= [];
+    this.ids[i - 1] = id;
+    this.offsets[i - 1] = offset;
   }
 
   /** Writes everything gathered as one buffer, `written` called once it is out; returns what socket.write returned. */
   flush(stream: Duplex, written?: () => void): boolean {
     const n = this.count;
     if (n === 0) return true;
-    const bufs = this.bufs;
+    const first = this.buf0!;
     let out: Buffer;
-    if (n === 1 && this.ids[0] === -1) {
-      out = bufs[0]!;
+    if (n === 1 && this.id0 === -1) {
+      out = first;
     } else {
       out = Buffer.allocUnsafe(this.bytes);
-      let pos = 0;
-      for (let i = 0; i < n; i++) {
-        const buf = bufs[i]!;
-        buf.copy(out, pos);
-        const id = this.ids[i]!;
-        if (id !== -1) {
-          const at = pos + this.offsets[i]!;
-          out[at] = id >>> 8;
-          out[at + 1] = id & 0xff;
+      first.copy(out, 0);
+      if (this.id0 !== -1) writeId(out, this.offset0, this.id0);
+      let pos = first.length;
+      const bufs = this.bufs;
+      if (n > 1 && bufs !== undefined) {
+        const ids = this.ids!;
+        const offsets = this.offsets!;
+        for (let i = 0; i < n - 1; i++) {
+          const buf = bufs[i]!;
+          buf.copy(out, pos);
+          const id = ids[i]!;
+          if (id !== -1) writeId(out, pos + offsets[i]!, id);
+          pos += buf.length;
+          // Drop the reference so templates can be collected; keep the array's capacity.
+          bufs[i] = undefined as unknown as Buffer;
         }
-        pos += buf.length;
       }
     }
-    // Drop the references so templates can be collected; keep the arrays' capacity.
-    for (let i = 0; i < n; i++) bufs[i] = undefined as unknown as Buffer;
+    this.buf0 = undefined;
     this.count = 0;
     this.bytes = 0;
     return stream.write(out, written);
   }
 
   clear(): void {
-    this.bufs = [];
-    this.ids = [];
-    this.offsets = [];
+    this.buf0 = undefined;
+    this.bufs = undefined;
+    this.ids = undefined;
+    this.offsets = undefined;
     this.count = 0;
     this.bytes = 0;
   }
+}
+
+function writeId(out: Buffer, at: number, id: number): void {
+  out[at] = id >>> 8;
+  out[at + 1] = id & 0xff;
 }
