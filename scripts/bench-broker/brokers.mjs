@@ -17,7 +17,7 @@ import { rssOf } from '../../dist/core/bench/procstat.js';
 export const HOST = '127.0.0.1';
 const here = dirname(fileURLToPath(import.meta.url));
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -28,7 +28,7 @@ function freePort() {
   });
 }
 
-function canConnect(port) {
+export function canConnect(port) {
   return new Promise((resolve) => {
     const s = netConnect({ host: HOST, port });
     s.once('connect', () => {
