@@ -1,29 +1,56 @@
 #!/usr/bin/env node
-// Launcher for the CLI. `npm install` builds dist/ (the "prepare" script): dist/cli.bundle.cjs
-// is the whole CLI in one file (scripts/bundle-cli.mjs). The command-line clients start once
-// per message, so this runs it with V8's code cache: compiled once, then loaded ready to run.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
+// Launcher for the CLI. `npm install` builds dist/ (the "prepare" script, scripts/bundle-cli.mjs):
+// dist/cli.bundle.cjs is the whole CLI in one file, dist/cli-broker.bundle.cjs `mqt broker` alone.
+// The command-line clients start once per message, so this runs a bundle with V8's code cache:
+// compiled once, then loaded ready to run. A broker runs for weeks: it gets the bundle without
+// the clients' code and without yargs (src/cli-broker.ts), which it would otherwise hold all along.
+// CommonJS (bin/package.json), not ESM like the rest of mqt: an ES module entry has Node load
+// its ESM loader too, 1 MB that a broker would keep for nothing.
+'use strict';
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const Module = require('node:module');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
 
 const KEPT_CACHES = 4;
-const bundle = fileURLToPath(new URL('../dist/cli.bundle.cjs', import.meta.url));
+const args = process.argv.slice(2);
 
-if (!existsSync(bundle)) {
-  process.stderr.write("mqt: dist/cli.bundle.cjs is missing; run 'npm run build' first\n");
+// A rejection (a broken bundle) ends the process as an uncaught error does: its stack, exit code 1.
+main();
+
+async function main() {
+  if (commandWord(args) !== 'broker') {
+    await loadBundle('cli')?.main(args);
+    return;
+  }
+  const broker = loadBundle('cli-broker');
+  // Help, version, usage errors and unusual command lines are the whole CLI's (yargs').
+  if (broker !== undefined && !(await broker.main(args))) await loadBundle('cli')?.main(args);
+}
+
+/** Loads dist/<name>.bundle.cjs, or says to build and returns undefined when it is missing. */
+function loadBundle(name) {
+  const bundle = join(__dirname, '..', 'dist', `${name}.bundle.cjs`);
+  if (existsSync(bundle)) return load(bundle, name);
+  process.stderr.write(`mqt: dist/${name}.bundle.cjs is missing; run 'npm run build' first\n`);
   process.exitCode = 1;
-} else {
-  const cli = load(bundle);
-  await cli.main();
+  return undefined;
+}
+
+/** The first word that is not a flag, as yargs finds the command (the global flags take no value). */
+function commandWord(args) {
+  for (const arg of args) {
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
 }
 
 /** Runs the bundle as CommonJS would, through a vm.Script that takes and makes cached code. */
-function load(file) {
+function load(file, name) {
   const source = readFileSync(file, 'utf8');
-  const cacheFile = cachePath(file);
+  const cacheFile = cachePath(file, name);
   let cachedData;
   try {
     if (cacheFile !== undefined) cachedData = readFileSync(cacheFile);
@@ -35,20 +62,20 @@ function load(file) {
   if (cacheFile !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // Made at exit, after the command ran: the cache then holds the functions it compiled
     // on the way (V8 compiles most functions lazily, on their first call).
-    process.once('exit', () => writeCache(cacheFile, script));
+    process.once('exit', () => writeCache(cacheFile, name, script));
   }
-  const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  return module.exports;
+  const bundleModule = { exports: {} };
+  script.runInThisContext().call(bundleModule.exports, bundleModule.exports, Module.createRequire(file), bundleModule, file, dirname(file));
+  return bundleModule.exports;
 }
 
 /**
  * Where the code cache lives: the user's own cache folder (never a shared one: it is code),
- * one file per Node version and build of the bundle. Undefined when caching is off
+ * one file per bundle, Node version and build. Undefined when caching is off
  * (NODE_DISABLE_COMPILE_CACHE, as for Node's own cache), there is no home to keep it in, or
  * the build has no id.
  */
-function cachePath(file) {
+function cachePath(file, name) {
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return undefined;
   let base = process.env.XDG_CACHE_HOME;
   if (!base) {
@@ -67,11 +94,11 @@ function cachePath(file) {
     return undefined;
   }
   if (!/^[0-9a-f]{16}$/.test(build)) return undefined;
-  return join(base, 'mqt', `cli-${process.version}-${process.arch}-${build}.v8cache`);
+  return join(base, 'mqt', `${name}-${process.version}-${process.arch}-${build}.v8cache`);
 }
 
-/** Writes the cache atomically and drops the ones of other builds; any failure only costs speed. */
-function writeCache(cacheFile, script) {
+/** Writes the cache atomically and drops the bundle's caches of other builds; any failure only costs speed. */
+function writeCache(cacheFile, name, script) {
   try {
     const dir = dirname(cacheFile);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -79,9 +106,10 @@ function writeCache(cacheFile, script) {
     writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
     renameSync(tmp, cacheFile);
     // Other Node versions or installs keep theirs; only the oldest beyond a handful go.
+    // `cli-v…` and `cli-broker-v…`: the version after the name keeps the two bundles apart.
     const caches = readdirSync(dir)
-      .filter((name) => name.startsWith('cli-') && name.endsWith('.v8cache'))
-      .map((name) => ({ path: join(dir, name), mtime: statSync(join(dir, name)).mtimeMs }))
+      .filter((f) => f.startsWith(`${name}-v`) && f.endsWith('.v8cache'))
+      .map((f) => ({ path: join(dir, f), mtime: statSync(join(dir, f)).mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
     for (const old of caches.slice(KEPT_CACHES)) rmSync(old.path, { force: true });
   } catch {

@@ -34,6 +34,9 @@
  *   --mqt-node-args=ARGS  node flags for `mqt broker`, e.g. --mqt-node-args='--max-semi-space-size=1'
  *   --json             one JSON document on stdout instead of the table
  * Linux only (/proc). Progress goes to stderr.
+ *
+ * Where the bytes of one connection go (object by object, from heap snapshots of the library
+ * broker): node scripts/bench-memory/per-connection.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

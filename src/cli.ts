@@ -3,11 +3,14 @@ import yargs, { type Argv, type CommandBuilder, type CommandModule } from 'yargs
 import { hideBin } from 'yargs/helpers';
 import bench from './commands/bench.js';
 import broker from './commands/broker.js';
-import { CliError, ExitCode, UsageError } from './commands/errors.js';
+import { UsageError } from './commands/errors.js';
 import lwtTest from './commands/lwt-test.js';
 import pub from './commands/pub.js';
 import retainClear from './commands/retain-clear.js';
 import sub from './commands/sub.js';
+import { exitWithError } from './exit.js';
+
+export { describeError } from './exit.js';
 
 /** A command's name: the first word of its yargs `command` string (`'pub <topic> [message]'` → `pub`). */
 function commandName(module: { command?: string | readonly string[] | undefined }): string {
@@ -121,39 +124,15 @@ export function buildCli(argv: string[]): Argv {
     });
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
-
-/** What main() prints for an error and the exit code it uses. Pure, so it is testable in-process. */
-export function describeError(err: unknown, debug: boolean): { text: string; exitCode: number } {
-  if (err instanceof CliError) {
-    const prefix = err.command ? `mqt ${err.command}` : 'mqt';
-    let text = `${prefix}: ${oneLine(err.message)}\n`;
-    if (err instanceof UsageError) text += `Use '${prefix} --help'\n`;
-    if (debug && err.cause instanceof Error && err.cause.stack) text += `${err.cause.stack}\n`;
-    return { text, exitCode: err.exitCode };
-  }
-  if (debug && err instanceof Error && err.stack) {
-    return { text: `mqt: ${err.stack}\n`, exitCode: ExitCode.Failure };
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return { text: `mqt: ${oneLine(message)} (run with --debug for a stack trace)\n`, exitCode: ExitCode.Failure };
-}
-
 /**
  * The program: parse, run the chosen command, and on failure print one line and exit
- * with its code. The only place in mqt that calls process.exit. On success it returns
- * and lets the event loop drain, so a command's pending output is never cut off.
+ * with its code (src/exit.ts). On success it returns and lets the event loop drain, so a
+ * command's pending output is never cut off.
  */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
   try {
     await buildCli(argv).parseAsync();
   } catch (err) {
-    // Parsing may have failed, so look for --debug in the raw words.
-    const debug = argv.includes('--debug') || argv.includes('-d');
-    const { text, exitCode } = describeError(err, debug);
-    process.stderr.write(text);
-    process.exit(exitCode);
+    exitWithError(err, argv);
   }
 }

@@ -6,6 +6,7 @@
 import { isIPv4 } from 'node:net';
 import { reasonCodeName } from '../core/codec/constants.js';
 import { createBroker, type Broker, type LogLevel } from '../core/broker/index.js';
+import { capYoungGeneration } from './broker-heap.js';
 import { CliError } from './errors.js';
 import { colorFor } from './render/color.js';
 import { jsonLine, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
@@ -44,6 +45,8 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     process.stdout.write(options.json ? jsonLine(now, record) : textLine(now, record, out));
   };
 
+  // A broker runs for weeks: what V8's young generation grows to while clients connect it keeps.
+  const uncapYoungGeneration = capYoungGeneration();
   const broker = createBroker({
     maxInflight: options.maxInflight,
     maxQueued: options.maxQueued,
@@ -96,6 +99,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     process.stdout.off('error', onStdoutError);
+    uncapYoungGeneration();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Errors a command handler throws on purpose. Handlers never call process.exit:
- * they throw one of these, and main() in src/cli.ts alone turns it into text on
- * stderr and an exit code.
+ * they throw one of these, and src/exit.ts alone turns it into text on stderr and
+ * an exit code.
  */
 
 /** Exit codes shared by every subcommand (documented in the man pages). */

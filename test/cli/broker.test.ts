@@ -13,7 +13,9 @@ import { MQT_BIN, REPO_ROOT, spawnMqt, assertFreshBuild } from '../helpers/spawn
 /** A line of a stack trace as V8 prints it. */
 const STACK_LINE = /^\s+at .+/m;
 
-beforeAll(() => assertFreshBuild(['commands/broker.ts', 'commands/broker-run.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']));
+beforeAll(() =>
+  assertFreshBuild(['cli-broker.ts', 'commands/broker.ts', 'commands/broker-argv.ts', 'commands/broker-options.ts', 'commands/broker-run.ts', 'commands/broker-heap.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']),
+);
 
 // ---- helpers ---------------------------------------------------------------------------
 
@@ -155,6 +157,20 @@ describe('mqt broker (running)', () => {
   it('prints its one listener line, on loopback by default, and nothing on stderr', async () => {
     const broker = await startBroker();
     expect(broker.stdout()).toBe(`mqt broker listening on mqtt://127.0.0.1:${broker.port}\n`);
+    expect(broker.stderr()).toBe('');
+    expect(await stop(broker)).toEqual({ code: 0, signal: null });
+  });
+
+  // bin/mqt.js starts a broker from its own quick parser (src/cli-broker.ts) and hands any line
+  // it does not take, such as `-p1884` or `--wsPort`, to the whole CLI (yargs): both start it.
+  it('starts from a command line only yargs parses (-pPORT), the same broker', async () => {
+    const port = await freePort();
+    const broker = startMqt(['broker', `-p${port}`, '-vd']);
+    await broker.waitForStdout(/listening.*\n/);
+    expect(broker.stdout()).toBe(`mqt broker listening on mqtt://127.0.0.1:${port}\n`);
+    await mqttClient(`mqtt://127.0.0.1:${port}`, { clientId: 'via-yargs' });
+    // -v came through yargs too: the connect is logged.
+    await broker.waitForStdout(/connect +via-yargs/);
     expect(broker.stderr()).toBe('');
     expect(await stop(broker)).toEqual({ code: 0, signal: null });
   });

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MQT_BIN, REPO_ROOT, assertFreshBuild } from '../helpers/spawn-mqt.js';
 
@@ -16,15 +16,32 @@ describe('bin/mqt.js', () => {
     expect(spawnSync('head', ['-n', '1', MQT_BIN], { encoding: 'utf8' }).stdout).toBe('#!/usr/bin/env node\n');
   });
 
+  it('runs `mqt broker` from a bundle without yargs and the client commands, which a broker would hold for weeks', () => {
+    assertFreshBuild();
+    const whole = readFileSync(join(REPO_ROOT, 'dist', 'cli.bundle.cjs'), 'utf8');
+    const broker = readFileSync(join(REPO_ROOT, 'dist', 'cli-broker.bundle.cjs'), 'utf8');
+    // yargs' class and MQTT.js's client: in the whole CLI, not in the broker's.
+    for (const name of ['function YargsFactory', 'class MqttClient']) {
+      expect(whole, name).toContain(name);
+      expect(broker, name).not.toContain(name);
+    }
+    expect(broker).toContain('function createBroker(');
+  });
+
   it('says in one line to build when dist/ is missing', () => {
-    // A copy of the launcher in a package dir with no dist/, as in a fresh clone before the build.
+    // A copy of bin/ in a package dir with no dist/, as in a fresh clone before the build.
     mkdirSync(join(dir, 'bin'));
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    copyFileSync(MQT_BIN, join(dir, 'bin', 'mqt.js'));
-    const result = spawnSync(process.execPath, [join(dir, 'bin', 'mqt.js'), '--help'], { encoding: 'utf8' });
-    expect(result.status).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe("mqt: dist/cli.bundle.cjs is missing; run 'npm run build' first\n");
+    for (const file of ['mqt.js', 'package.json']) copyFileSync(join(dirname(MQT_BIN), file), join(dir, 'bin', file));
+    for (const [args, bundle] of [
+      [['--help'], 'cli'],
+      [['broker'], 'cli-broker'],
+    ] as const) {
+      const result = spawnSync(process.execPath, [join(dir, 'bin', 'mqt.js'), ...args], { encoding: 'utf8' });
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`mqt: dist/${bundle}.bundle.cjs is missing; run 'npm run build' first\n`);
+    }
   });
 });
 
@@ -83,12 +100,18 @@ describe('bin/mqt.js code cache', () => {
       writeFileSync(other, 'x');
       utimesSync(other, now - 1000 * (i + 1), now - 1000 * (i + 1));
     }
+    // The broker's bundle keeps caches of its own, counted apart: the oldest here, and kept.
+    const brokers = join(cacheDir(), 'cli-broker-v0.0.9-x64-old-build.v8cache');
+    writeFileSync(brokers, 'x');
+    utimesSync(brokers, now - 10_000, now - 10_000);
     rmSync(join(cacheDir(), caches().find((n) => n.startsWith(`cli-${process.version}`))!));
     run();
     const left = caches();
     expect(left.filter((n) => n.startsWith('cli-v0.0.')).sort()).toEqual(['cli-v0.0.0-x64-old-build.v8cache', 'cli-v0.0.1-x64-old-build.v8cache', 'cli-v0.0.2-x64-old-build.v8cache']);
     expect(left.filter((n) => n.startsWith(`cli-${process.version}-`))).toHaveLength(1);
-    expect(left).toHaveLength(4);
+    expect(left).toContain('cli-broker-v0.0.9-x64-old-build.v8cache');
+    expect(left).toHaveLength(5);
+    rmSync(brokers);
   });
 
   it('is neither read nor written with NODE_DISABLE_COMPILE_CACHE, as for Node its own', () => {
@@ -109,7 +132,7 @@ describe('bin/mqt.js code cache', () => {
       mkdirSync(join(pkg, 'bin'));
       mkdirSync(join(pkg, 'dist'));
       writeFileSync(join(pkg, 'package.json'), `{ "type": "module", "version": "${VERSION}" }\n`);
-      copyFileSync(MQT_BIN, join(pkg, 'bin', 'mqt.js'));
+      for (const file of ['mqt.js', 'package.json']) copyFileSync(join(dirname(MQT_BIN), file), join(pkg, 'bin', file));
       copyFileSync(join(REPO_ROOT, 'dist', 'cli.bundle.cjs'), join(pkg, 'dist', 'cli.bundle.cjs'));
       const start = () => {
         const r = spawnSync(process.execPath, [join(pkg, 'bin', 'mqt.js'), '--version'], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: home } });
