@@ -31,7 +31,17 @@ export class Router {
    * whether it replaced one.
    */
   subscribe(session: Session, options: SubscriptionOptions): boolean {
-    const entry: SubscriptionEntry = { ...options, session };
+    // Every field named, in one order: a spread gave each entry a hidden class of its own
+    // (about 130 bytes a subscription, `npm run bench:memory`).
+    const entry: SubscriptionEntry = {
+      topicFilter: options.topicFilter,
+      qos: options.qos,
+      noLocal: options.noLocal,
+      retainAsPublished: options.retainAsPublished,
+      retainHandling: options.retainHandling,
+      subscriptionIds: options.subscriptionIds,
+      session,
+    };
     const previous = this.trie.add(options.topicFilter, session.clientId, entry);
     (session.record.subscriptions ??= new Map()).set(options.topicFilter, entry);
     return previous !== undefined;

@@ -42,7 +42,11 @@ class Node<T, K> {
   hash: Node<T, K> | undefined = undefined;
   /** Non-shared subscriptions ending here, in an array because matching iterates it. */
   subs: Subscription<T, K>[] | undefined = undefined;
-  /** key → index in `subs`, so add and remove stay O(1) with thousands of subscribers. */
+  /**
+   * key → index in `subs`, so add and remove stay O(1) with thousands of subscribers. Made
+   * only once `subs` reaches INDEXED_FROM: most filters have one subscriber (a device's own
+   * topic), and a Map for it would cost more than the rest of its node.
+   */
   subIndex: Map<K, number> | undefined = undefined;
   groups: ShareGroup<T, K>[] | undefined = undefined;
   groupIndex: Map<string, ShareGroup<T, K>> | undefined = undefined;
@@ -56,6 +60,18 @@ class Node<T, K> {
       this.hash === undefined
     );
   }
+}
+
+/** Subscriptions a node holds before it indexes them by key; below this a scan is as quick. */
+const INDEXED_FROM = 8;
+
+/** Where `key`'s subscription is in `node.subs`, or -1. */
+function indexOfKey<T, K>(node: Node<T, K>, key: K): number {
+  const index = node.subIndex;
+  if (index !== undefined) return index.get(key) ?? -1;
+  const subs = node.subs;
+  if (subs !== undefined) for (let i = 0; i < subs.length; i++) if (subs[i]!.key === key) return i;
+  return -1;
 }
 
 /*
@@ -165,16 +181,25 @@ export class TopicTrie<T, K = string> {
     const sub: Subscription<T, K> = { key, filter: parsed.filter, shareGroup: group, value };
 
     if (group === undefined) {
-      const subs = (node.subs ??= []);
-      const index = (node.subIndex ??= new Map());
-      const at = index.get(key);
-      if (at !== undefined) {
+      const subs = node.subs;
+      const at = indexOfKey(node, key);
+      if (subs !== undefined && at !== -1) {
         const previous = subs[at];
         subs[at] = sub; // [MQTT-3.8.4-3] the same filter from the same session replaces
         return previous;
       }
-      index.set(key, subs.length);
-      subs.push(sub);
+      if (subs === undefined) {
+        // An array of exactly one: push() onto [] would reserve room for 17.
+        node.subs = [sub];
+      } else {
+        node.subIndex?.set(key, subs.length);
+        subs.push(sub);
+        if (node.subIndex === undefined && subs.length >= INDEXED_FROM) {
+          const index = new Map<K, number>();
+          for (let i = 0; i < subs.length; i++) index.set(subs[i]!.key, i);
+          node.subIndex = index;
+        }
+      }
     } else {
       const groups = (node.groups ??= []);
       const index = (node.groupIndex ??= new Map());
@@ -218,8 +243,8 @@ export class TopicTrie<T, K = string> {
     }
     if (node === undefined) return undefined;
     if (parsed.shareGroup === undefined) {
-      const at = node.subIndex?.get(key);
-      return at === undefined ? undefined : node.subs?.[at];
+      const at = indexOfKey(node, key);
+      return at === -1 ? undefined : node.subs?.[at];
     }
     return node.groupIndex?.get(parsed.shareGroup)?.byKey.get(key);
   }
@@ -334,17 +359,17 @@ function removeAt<T, K>(
 
 function removeHere<T, K>(node: Node<T, K>, group: string | undefined, key: K): boolean {
   if (group === undefined) {
-    const index = node.subIndex;
     const subs = node.subs;
-    const at = index?.get(key);
-    if (index === undefined || subs === undefined || at === undefined) return false;
+    const at = indexOfKey(node, key);
+    if (subs === undefined || at === -1) return false;
     // Swap the last subscription into the hole: O(1), and order carries no meaning.
     const last = subs.pop()!;
+    const index = node.subIndex;
     if (at < subs.length) {
       subs[at] = last;
-      index.set(last.key, at);
+      index?.set(last.key, at);
     }
-    index.delete(key);
+    index?.delete(key);
     if (subs.length === 0) {
       node.subs = undefined;
       node.subIndex = undefined;

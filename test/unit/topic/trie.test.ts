@@ -73,6 +73,37 @@ describe('TopicTrie add/get/remove', () => {
     expect(trie.match('a/b')).toStrictEqual([]);
   });
 
+  // A node scans its first few subscribers and indexes them from the eighth on: add, replace,
+  // get and remove must agree with a plain Map on either side of that line, and across it.
+  it('keeps many subscribers of one filter straight as they come, replace and go', () => {
+    const trie = new TopicTrie<number>();
+    const model = new Map<string, number>();
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let step = 0; step < 3_000; step++) {
+      const key = `c${next(24)}`;
+      if (next(3) === 0) {
+        expect(trie.remove('a/b', key)).toBe(model.delete(key));
+      } else {
+        const replaced = trie.add('a/b', key, step);
+        expect(replaced?.value).toBe(model.get(key));
+        model.set(key, step);
+      }
+      expect(trie.size).toBe(model.size);
+      expect(trie.get('a/b', key)?.value).toBe(model.get(key));
+      if (step % 50 === 0) {
+        const got = new Map(trie.match('a/b').map((sub) => [sub.key, sub.value] as const));
+        expect(got).toStrictEqual(model);
+      }
+    }
+    for (const key of [...model.keys()]) expect(trie.remove('a/b', key)).toBe(true);
+    expect(trie.match('a/b')).toStrictEqual([]);
+    expect(rootIsEmpty(trie)).toBe(true);
+  });
+
   it('returns false when removing an invalid filter instead of throwing', () => {
     const trie = new TopicTrie<number>();
     expect(trie.remove('a/#/b', 'c1')).toBe(false);
