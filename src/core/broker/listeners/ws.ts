@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import type * as Ws from 'ws';
 import type { AcceptFn, ListenerInfo } from '../types.js';
 import type { Listener } from './listener.js';
 
@@ -9,6 +10,11 @@ import type { Listener } from './listener.js';
  * 3.1 clients). Any path is accepted unless `path` names one, e.g. '/mqtt'.
  */
 export function listenWs(accept: AcceptFn, port: number, host: string, path?: string): Promise<Listener> {
+  // Loaded only for a WebSocket listener: ws and node:http (with the https, tls and zlib that
+  // ws requires) are some 3 MB that a broker without one would hold all its life.
+  const load = createRequire(import.meta.url);
+  const { createServer } = load('node:http') as typeof import('node:http');
+  const { WebSocketServer, createWebSocketStream } = load('ws') as typeof Ws;
   let listener: ListenerInfo = { kind: 'ws', host, port };
   const http = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with the "mqtt" subprotocol\n');
