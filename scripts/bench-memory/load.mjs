@@ -12,6 +12,7 @@
  */
 import { connect as netConnect } from 'node:net';
 import { encode } from '../../dist/core/codec/index.js';
+import { frames } from './frames.mjs';
 
 const HOST = '127.0.0.1';
 const DISCONNECT = Buffer.from([0xe0, 0x00]);
@@ -19,30 +20,6 @@ const TIMEOUT_MS = 120_000;
 
 const sockets = [];
 
-/** Packets complete in `buf` as [firstByte, bodyStart, bodyEnd] triples; `rest` is what is left. */
-function frames(buf) {
-  const out = [];
-  let at = 0;
-  for (;;) {
-    let i = at + 1;
-    let remaining = 0;
-    let mul = 1;
-    let complete = false;
-    while (i < buf.length && i <= at + 4) {
-      const b = buf[i++];
-      remaining += (b & 0x7f) * mul;
-      mul *= 128;
-      if (b < 0x80) {
-        complete = true;
-        break;
-      }
-    }
-    if (!complete || buf.length < i + remaining) break;
-    out.push([buf[at], i, i + remaining]);
-    at = i + remaining;
-  }
-  return { packets: out, rest: buf.subarray(at) };
-}
 
 function open({ port, count, concurrency }) {
   const tag = `mqtm${process.pid}`;

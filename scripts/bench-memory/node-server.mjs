@@ -7,6 +7,7 @@
  * usage: node node-server.mjs PORT   (listens on 127.0.0.1:PORT)
  */
 import { createServer } from 'node:net';
+import { frames } from './frames.mjs';
 
 const CONNACK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const port = Number(process.argv[2]);
@@ -26,32 +27,16 @@ function suback(p, start, end) {
 const server = createServer({ noDelay: true }, (socket) => {
   let pending = null;
   socket.on('data', (chunk) => {
-    let buf = pending === null ? chunk : Buffer.concat([pending, chunk]);
+    const buf = pending === null ? chunk : Buffer.concat([pending, chunk]);
     pending = null;
-    for (;;) {
-      // Fixed header: type byte, then the remaining length (1-4 bytes of 7 bits).
-      let i = 1;
-      let remaining = 0;
-      let mul = 1;
-      let complete = false;
-      while (i < buf.length && i <= 4) {
-        const b = buf[i++];
-        remaining += (b & 0x7f) * mul;
-        mul *= 128;
-        if (b < 0x80) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || buf.length < i + remaining) break;
-      const type = buf[0] >> 4;
+    const { packets, rest } = frames(buf);
+    for (const [first, start, end] of packets) {
+      const type = first >> 4;
       if (type === 1) socket.write(CONNACK);
-      else if (type === 8) socket.write(suback(buf, i, i + remaining));
+      else if (type === 8) socket.write(suback(buf, start, end));
       else if (type === 14) socket.end();
-      buf = buf.subarray(i + remaining);
-      if (buf.length === 0) break;
     }
-    if (buf.length > 0) pending = Buffer.from(buf);
+    if (rest.length > 0) pending = Buffer.from(rest);
   });
   socket.on('error', () => undefined);
   socket.on('end', () => socket.end());
