@@ -26,6 +26,11 @@ describe('bin/mqt.js', () => {
       expect(broker, name).not.toContain(name);
     }
     expect(broker).toContain('function createBroker(');
+    // ws (and node:http with it) is loaded from node_modules when a WebSocket listener opens.
+    expect(whole).toContain('WebSocketServer=class extends');
+    expect(broker).not.toContain('WebSocketServer=class extends');
+    expect(whole).toMatch(/require\("(node:)?http"\)/);
+    expect(broker).not.toMatch(/require\("(node:)?http"\)/);
   });
 
   it('says in one line to build when dist/ is missing', () => {
