@@ -13,7 +13,8 @@ const bad = <T>(problem: string): Parsed<T> => ({ ok: false, problem });
 export function parseInteger(name: string, word: string, min: number, max: number): Parsed<number> {
   if (!/^[-+]?\d+$/.test(word)) return bad(`${name} takes a whole number, not "${word}"`);
   const n = Number(word);
-  if (n < min || n > max) return bad(`${name} must be between ${min} and ${max}, not ${word}`);
+  // A minimum of -2^31 means "any negative value is mosquitto's unlimited": only the maximum is worth saying.
+  if (n < min || n > max) return bad(min === -(2 ** 31) ? `${name} must be at most ${max}, not ${word}` : `${name} must be between ${min} and ${max}, not ${word}`);
   return ok(n);
 }
 
