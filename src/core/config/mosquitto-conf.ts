@@ -131,6 +131,9 @@ const TLS_ONLY: Array<[keyof Draft, string]> = [
   ['useIdentityAsUsername', 'use_identity_as_username'],
 ];
 
+/** Ignored directives whose value mosquitto reads as a string (so refuses twice). */
+const IGNORED_STRINGS = new Set(['pid_file', 'persistence_file', 'log_timestamp_format']);
+
 /** Checks of the value of an ignored directive, so that a typo in one is still caught. */
 const IGNORED_VALUE: Record<string, (name: string, word: string) => Parsed<unknown>> = {
   autosave_interval: (n, w) => parseInteger(n, w, -(2 ** 31), 2 ** 31 - 1),
@@ -402,6 +405,12 @@ class Parser {
 
   private ignored(l: ConfLine, d: Directive, at: ConfSource, fail: (p: string) => never): void {
     if (l.rest === '') fail(`${l.name} needs a value`);
+    if (IGNORED_STRINGS.has(l.name)) {
+      // Ignored, but still mosquitto's string: a second one is its "Duplicate ... value" error.
+      const first = this.global.set.get(`str:${l.name}`);
+      if (first) fail(`${l.name} is given a second time (first at ${first.file}:${first.line}); mosquitto refuses a duplicate value, keep one`);
+      this.global.set.set(`str:${l.name}`, at);
+    }
     const check = IGNORED_VALUE[l.name];
     if (check) {
       if (l.args.length > 1) fail(extraWords(l.name, l.args[1]!));

@@ -62,6 +62,7 @@ const CASES: Array<[string, string, number, string]> = [
   // ---- repeated ----
   ['a path twice (mosquitto: Duplicate password_file value)', 'password_file a\npassword_file b\n', 2, 'password_file is given a second time (first at m.conf:1); mosquitto refuses a duplicate value, keep one'],
   ['certfile twice on one listener', `${L}certfile a\ncertfile b\n`, 3, 'certfile is given a second time (first at m.conf:2); mosquitto refuses a duplicate value, keep one'],
+  ['an ignored path twice (mosquitto: Duplicate pid_file value)', 'pid_file a.pid\npid_file b.pid\n', 2, 'pid_file is given a second time (first at m.conf:1); mosquitto refuses a duplicate value, keep one'],
   ['bind_address twice', 'bind_address 127.0.0.1\nbind_address ::1\n', 2, 'bind_address is given a second time (first at m.conf:1); mosquitto refuses a duplicate value, keep one'],
   // ---- per_listener_settings ----
   ['per_listener_settings true after a security directive (mosquitto: must be set before any other security settings)', `${L}allow_anonymous true\nper_listener_settings true\n`, 3, 'per_listener_settings must come before any security setting (allow_anonymous at m.conf:2), as mosquitto requires; move it to the top of the file'],
