@@ -44,7 +44,8 @@
  */
 import { directiveFor, DIRECTIVES, type Directive } from './directives.js';
 import { confLines, type ConfLine } from './conf-lines.js';
-import { ConfError, type ConfReader, type ConfSource, type ListenerConf, type LogDestKind, type MosquittoConf, type SecurityConf } from './conf-types.js';
+import { checkOverlaps, listenerConf, newDraft, type Draft } from './listeners.js';
+import { ConfError, type ConfReader, type ConfSource, type LogDestKind, type MosquittoConf, type SecurityConf } from './conf-types.js';
 import { parseBoolean, parseBytes, parseCidr, parseEnum, parseInteger, type Parsed } from './conf-values.js';
 import { fsConfReader, includeFiles, readConfText } from './include-dir.js';
 
@@ -88,48 +89,14 @@ function lineOf(e: unknown): number {
   return typeof line === 'number' ? line : 0;
 }
 
-/** A listener being read: its settings, and where each was set (for errors and duplicates). */
-interface Draft {
-  isDefault: boolean;
-  port?: number;
-  host?: string;
-  family?: 4 | 6;
-  protocol?: 'mqtt' | 'websockets';
-  certFile?: string;
-  keyFile?: string;
-  caFile?: string;
-  caPath?: string;
-  requireCertificate?: boolean;
-  tlsVersion?: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3';
-  ciphers?: string;
-  ciphersTls13?: string;
-  maxConnections?: number;
-  useIdentityAsUsername?: boolean;
-  security: SecurityConf;
-  /** First line of each directive applied to this listener. */
-  set: Map<string, ConfSource>;
-  source?: ConfSource;
-}
-
 /** Something that holds string values (a listener, or the global settings), for mosquitto's duplicate check. */
 interface StringOwner {
   set: Map<string, ConfSource>;
 }
 
-const newDraft = (isDefault: boolean, source?: ConfSource): Draft => ({ isDefault, security: {}, set: new Map(), ...(source ? { source } : {}) });
-
 const LOG_DESTS = ['stdout', 'stderr', 'file', 'syslog', 'topic', 'none'] as const;
 // mosquitto 2.0's log_type values (src/conf.c).
 const LOG_TYPES = ['none', 'information', 'notice', 'warning', 'error', 'debug', 'subscribe', 'unsubscribe', 'websockets', 'all'] as const;
-const TLS_ONLY: Array<[keyof Draft, string]> = [
-  ['caFile', 'cafile'],
-  ['caPath', 'capath'],
-  ['requireCertificate', 'require_certificate'],
-  ['tlsVersion', 'tls_version'],
-  ['ciphers', 'ciphers'],
-  ['ciphersTls13', 'ciphers_tls1.3'],
-  ['useIdentityAsUsername', 'use_identity_as_username'],
-];
 
 /** Ignored directives whose value mosquitto reads as a string (so refuses twice). */
 const IGNORED_STRINGS = new Set(['pid_file', 'persistence_file', 'log_timestamp_format']);
@@ -485,62 +452,9 @@ class Parser {
       const { source, name } = this.defaultTouched;
       throw new ConfError(source.file, source.line, `${name} comes before any listener line, so mosquitto would open a default listener on port 1883 for it; put it after a "listener PORT" line (or add "port 1883" if that listener is meant)`);
     }
-    conf.listeners = all.map((d) => this.listenerConf(d));
+    conf.listeners = all.map(listenerConf);
     checkOverlaps(conf.listeners);
     return conf;
-  }
-
-  private listenerConf(d: Draft): ListenerConf {
-    const src = d.source!;
-    const where = d.isDefault ? `the default listener (port ${d.port})` : `the listener of ${src.file}:${src.line}`;
-    const at = (name: string): ConfSource => d.set.get(name) ?? src;
-    const fail = (name: string, problem: string): never => {
-      const s = at(name);
-      throw new ConfError(s.file, s.line, problem);
-    };
-    if (d.certFile !== undefined && d.keyFile === undefined) fail('certfile', `certfile without keyfile on ${where}; add keyfile (TLS needs both; mosquitto would serve plain TCP)`);
-    if (d.keyFile !== undefined && d.certFile === undefined) fail('keyfile', `keyfile without certfile on ${where}; add certfile (TLS needs both; mosquitto would serve plain TCP)`);
-    const tls = d.certFile !== undefined && d.keyFile !== undefined;
-    if (!tls) {
-      for (const [key, name] of TLS_ONLY) {
-        if (d[key] !== undefined) fail(name, `${name} on ${where}, which has no certfile and keyfile: mosquitto ignores it and serves plain TCP; add certfile and keyfile, or remove ${name}`);
-      }
-    }
-    if (d.requireCertificate === true && d.caFile === undefined && d.caPath === undefined) {
-      fail('require_certificate', `require_certificate true on ${where} needs cafile or capath to check client certificates against; add one`);
-    }
-    const ws = d.protocol === 'websockets';
-    const out: ListenerConf = { kind: tls ? (ws ? 'wss' : 'tls') : ws ? 'ws' : 'tcp', port: d.port!, source: src };
-    if (d.host !== undefined) out.host = d.host;
-    if (d.family !== undefined) out.family = d.family;
-    if (tls) {
-      out.tls = { certFile: d.certFile!, keyFile: d.keyFile! };
-      if (d.caFile !== undefined) out.tls.caFile = d.caFile;
-      if (d.caPath !== undefined) out.tls.caPath = d.caPath;
-      if (d.requireCertificate !== undefined) out.tls.requireCertificate = d.requireCertificate;
-      if (d.tlsVersion !== undefined) out.tls.tlsVersion = d.tlsVersion;
-      if (d.ciphers !== undefined) out.tls.ciphers = d.ciphers;
-      if (d.ciphersTls13 !== undefined) out.tls.ciphersTls13 = d.ciphersTls13;
-    }
-    if (d.maxConnections !== undefined) out.maxConnections = d.maxConnections;
-    if (d.useIdentityAsUsername !== undefined) out.useIdentityAsUsername = d.useIdentityAsUsername;
-    Object.assign(out, d.security);
-    return out;
-  }
-}
-
-/** Two listeners that would bind the same port on the same address (no address = every address). */
-function checkOverlaps(listeners: readonly ListenerConf[]): void {
-  for (let i = 0; i < listeners.length; i++) {
-    for (let j = 0; j < i; j++) {
-      const a = listeners[j]!;
-      const b = listeners[i]!;
-      if (a.port !== b.port) continue;
-      if (a.family !== undefined && b.family !== undefined && a.family !== b.family) continue;
-      if (a.host !== undefined && b.host !== undefined && a.host !== b.host) continue;
-      const first = `${a.source.file}:${a.source.line}`;
-      throw new ConfError(b.source.file, b.source.line, `a second listener on port ${b.port}${b.host ? ` ${b.host}` : ''} overlaps the one of ${first}${a.host ? ` (${a.host})` : ' (every address)'}; the second could not bind (mosquitto fails with "Address already in use"); give it another port or address`);
-    }
   }
 }
 
