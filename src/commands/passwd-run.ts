@@ -51,8 +51,8 @@ function writeAtomic(file: string, text: string): void {
 function promptHidden(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
+    stdin.setRawMode(true); // before the prompt, so nothing typed after it is echoed
     process.stdout.write(prompt);
-    stdin.setRawMode(true);
     stdin.resume();
     let value = '';
     const done = (err?: Error): void => {
