@@ -48,26 +48,32 @@ export class Acl {
     return username === undefined ? this.anonymous : (this.users.get(username) ?? Acl.NONE);
   }
 
-  /** Visits every rule that applies to this client (patterns substituted); stops when visit returns true. */
-  private some(username: string | undefined, clientId: string, visit: (access: number, filter: string) => boolean): boolean {
-    for (const r of this.rulesFor(username)) if (visit(r.access, r.filter)) return true;
-    if (this.patterns.length === 0) return false;
-    const badUser = username !== undefined && hasWildcardChar(username);
-    const badClient = hasWildcardChar(clientId);
+  /** A pattern's filter for this client, or undefined when it cannot apply (mosquitto's rules above). */
+  private static substitute(p: Pattern, username: string | undefined, clientId: string): string | undefined {
+    if (p.hasUser && (username === undefined || hasWildcardChar(username))) return undefined;
+    if (p.hasClient && hasWildcardChar(clientId)) return undefined;
+    let f = p.filter;
+    if (p.hasUser) f = f.replaceAll('%u', username!);
+    if (p.hasClient) f = f.replaceAll('%c', clientId);
+    return f;
+  }
+
+  /** Any rule of this client with access `want` (DENY: a deny rule) that `test(filter, arg)` holds for. Hot path: no closures. */
+  private any(username: string | undefined, clientId: string, want: number, test: (f: string, arg: string) => boolean, arg: string): boolean {
+    for (const r of this.rulesFor(username)) {
+      if ((want === DENY ? r.access === DENY : (r.access & want) !== 0) && test(r.filter, arg)) return true;
+    }
     for (const p of this.patterns) {
-      if (p.hasUser && (username === undefined || badUser)) continue;
-      if (p.hasClient && badClient) continue;
-      let f = p.filter;
-      if (p.hasUser) f = f.replaceAll('%u', username!);
-      if (p.hasClient) f = f.replaceAll('%c', clientId);
-      if (visit(p.access, f)) return true;
+      if (want === DENY ? p.access !== DENY : (p.access & want) === 0) continue;
+      const f = Acl.substitute(p, username, clientId);
+      if (f !== undefined && test(f, arg)) return true;
     }
     return false;
   }
 
   private check(username: string | undefined, clientId: string, topic: string, want: number): boolean {
-    if (this.some(username, clientId, (a, f) => a === DENY && topicMatches(f, topic))) return false;
-    return this.some(username, clientId, (a, f) => (a & want) !== 0 && topicMatches(f, topic));
+    if (this.any(username, clientId, DENY, topicMatches, topic)) return false;
+    return this.any(username, clientId, want, topicMatches, topic);
   }
 
   canRead(username: string | undefined, clientId: string, topic: string): boolean {
@@ -78,8 +84,8 @@ export class Acl {
   }
   /** Refused when no readable rule overlaps the filter, or a deny rule covers all it could match. */
   canSubscribe(username: string | undefined, clientId: string, filter: string): boolean {
-    if (this.some(username, clientId, (a, f) => a === DENY && filterCovers(f, filter))) return false;
-    return this.some(username, clientId, (a, f) => (a & READ) !== 0 && filtersOverlap(f, filter));
+    if (this.any(username, clientId, DENY, filterCovers, filter)) return false;
+    return this.any(username, clientId, READ, filtersOverlap, filter);
   }
 }
 
