@@ -5,6 +5,7 @@ import bench from './commands/bench.js';
 import broker from './commands/broker.js';
 import { UsageError } from './commands/errors.js';
 import lwtTest from './commands/lwt-test.js';
+import passwd from './commands/passwd.js';
 import pub from './commands/pub.js';
 import retainClear from './commands/retain-clear.js';
 import sub from './commands/sub.js';
@@ -21,7 +22,7 @@ function commandName(module: { command?: string | readonly string[] | undefined 
 }
 
 /** Subcommand names, in the order `mqt --help` lists them. */
-export const COMMAND_NAMES: readonly string[] = [broker, pub, sub, bench, retainClear, lwtTest].map(commandName);
+export const COMMAND_NAMES: readonly string[] = [broker, pub, sub, bench, retainClear, lwtTest, passwd].map(commandName);
 
 const HELP_WIDTH = 100;
 
@@ -100,6 +101,7 @@ export function buildCli(argv: string[]): Argv {
     .command(tracked(bench, enter))
     .command(tracked(retainClear, enter))
     .command(tracked(lwtTest, enter))
+    .command(tracked(passwd, enter))
     .option('debug', {
       alias: 'd',
       type: 'boolean',

@@ -8,7 +8,7 @@ import { assertFreshBuild, spawnMqt } from '../helpers/spawn-mqt.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
 
-const COMMANDS = ['broker', 'pub', 'sub', 'bench', 'retain-clear', 'lwt-test'] as const;
+const COMMANDS = ['broker', 'pub', 'sub', 'bench', 'retain-clear', 'lwt-test', 'passwd'] as const;
 
 /** A line of a stack trace as V8 prints it. */
 const STACK_LINE = /^\s+at .+/m;
@@ -48,7 +48,7 @@ describe('mqt (top level)', () => {
     // -h is the host and -v is verbose in the client commands, so neither is help or version.
     ['-h is not help', { argv: ['-h'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
     ['-v is not version', { argv: ['-v'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
-    ['no command', { argv: [], code: 1, stderr: /^mqt: Missing command: choose one of broker, pub, sub, bench, retain-clear, lwt-test\nUse 'mqt --help'\n$/ }],
+    ['no command', { argv: [], code: 1, stderr: /^mqt: Missing command: choose one of broker, pub, sub, bench, retain-clear, lwt-test, passwd\nUse 'mqt --help'\n$/ }],
     ['unknown command', { argv: ['frobnicate'], code: 1, stderr: /^mqt: unknown command 'frobnicate'\nUse 'mqt --help'\n$/ }],
     ['mistyped command gets a suggestion', { argv: ['pbu', 'x'], code: 1, stderr: /^mqt: unknown command 'pbu' \(did you mean 'pub'\?\)\nUse 'mqt --help'\n$/ }],
     ['unknown flag on a command (strict)', { argv: ['pub', 't', '--bogus'], code: 1, stderr: /^mqt pub: Unknown argument: bogus\nUse 'mqt pub --help'\n$/ }],
