@@ -74,7 +74,10 @@ describe('broker.listen', () => {
       await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
       const freePort = (free.address() as AddressInfo).port;
       await new Promise<void>((r) => free.close(() => r()));
-      const err = await b.listen([{ kind: 'tcp', port: freePort }, { kind: 'ws', port }]).catch((e: unknown) => e as Error & { code?: string });
+      const err = await b.listen([{ kind: 'tcp', port: freePort }, { kind: 'ws', port }]).then(
+        () => undefined,
+        (e: unknown) => e as Error & { code?: string },
+      );
       expect(err).toBeInstanceOf(Error);
       expect(err!.message).toMatch(new RegExp(`^ws listener on 127.0.0.1:${port} failed: .*EADDRINUSE`));
       expect(err!.code).toBe('EADDRINUSE');
