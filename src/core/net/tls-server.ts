@@ -11,7 +11,8 @@
  * tls_version is the minimum version; ciphers the TLS <= 1.2 list, ciphers_tls1.3 the 1.3 suites.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
+import { createRequire } from 'node:module';
+import type { SecureContextOptions } from 'node:tls';
 import { readTlsFiles, TlsFileError } from './tls-files.js';
 
 export interface TlsServerFiles {
@@ -42,6 +43,14 @@ export interface ServerCertificateInfo {
   subject: string;
   serialNumber: string;
   validTo: string;
+}
+
+/**
+ * node:tls, loaded at the first TLS listener: the broker bundle hoists a static import to start-up,
+ * and a broker without TLS would hold it all its life (the same reason as ws in listeners/ws.ts).
+ */
+function nodeTls(): typeof import('node:tls') {
+  return createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
 }
 
 const VERSION = { 'tlsv1.1': 'TLSv1.1', 'tlsv1.2': 'TLSv1.2', 'tlsv1.3': 'TLSv1.3' } as const;
@@ -123,7 +132,7 @@ export async function loadTlsServer(files: TlsServerFiles, now = Date.now()): Pr
   // list, and a string without TLS_* names turns TLS 1.3 off. mosquitto sets each list alone, the
   // other keeping its default: so the default of the one not given is added.
   if (files.ciphers !== undefined || files.ciphersTls13 !== undefined) {
-    const defaults = DEFAULT_CIPHERS.split(':');
+    const defaults = nodeTls().DEFAULT_CIPHERS.split(':');
     const old = files.ciphers ?? defaults.filter((c) => !c.startsWith('TLS_')).join(':');
     const v13 = files.ciphersTls13 ?? defaults.filter((c) => c.startsWith('TLS_')).join(':');
     options.ciphers = `${v13}:${old}`;
@@ -131,7 +140,7 @@ export async function loadTlsServer(files: TlsServerFiles, now = Date.now()): Pr
   checkCiphers(files);
   // Anything else OpenSSL refuses, once here rather than at the first handshake.
   try {
-    createSecureContext(options);
+    nodeTls().createSecureContext(options);
   } catch (cause) {
     throw new Error(`TLS files '${files.certFile}' and '${files.keyFile}' are refused: ${firstLine(cause)}`, { cause });
   }
@@ -145,7 +154,7 @@ function checkCiphers(files: TlsServerFiles): void {
       throw new Error(`ciphersTls13 '${value}': TLS 1.3 suites are named TLS_*, e.g. TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256`);
     }
     try {
-      createSecureContext({ ciphers: value });
+      nodeTls().createSecureContext({ ciphers: value });
     } catch {
       throw new Error(`${name} '${value}' matches no cipher OpenSSL knows (see openssl ciphers -v)`);
     }

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { Server as TlsServer } from 'node:tls';
 import { loadTlsServer } from '../../net/tls-server.js';
 import type { AcceptFn, ListenerInfo } from '../types.js';
 import { bind } from './bind.js';
@@ -19,6 +19,8 @@ export async function listenTls(accept: AcceptFn, log: ListenerLog, spec: Listen
   const { options } = await loadTlsServer(files);
   const identity = spec.useIdentityAsUsername === true;
   let listener: ListenerInfo = { kind: 'tls', host, port: spec.port, name: gate.name, useIdentityAsUsername: identity };
+  // Required here, not imported: the broker bundle would load node:tls at start-up for every broker.
+  const { Server: TlsServer } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
   const tls = new TlsServer(options, (socket) => {
     socket.setNoDelay(true);
     accept(socket, { listener, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, peerCertificate: peerCertificateOf(socket) });
