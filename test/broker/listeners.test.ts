@@ -146,3 +146,16 @@ describe('maxConnections', () => {
     expect(result).toBe('connack');
   });
 });
+
+describe('family', () => {
+  it('family 6 on :: takes no IPv4 client (IPV6_V6ONLY, as mosquitto socket_domain ipv6)', async () => {
+    const [l] = await broker().listen({ kind: 'tcp', port: 0, host: '::', family: 6 });
+    const v4 = await new Promise<string>((resolve) => {
+      const s = connect({ port: l!.port, host: '127.0.0.1' });
+      sockets.push(s);
+      s.once('connect', () => resolve('connected'));
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(v4).toBe('ECONNREFUSED');
+  });
+});

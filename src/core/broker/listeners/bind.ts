@@ -14,7 +14,8 @@ export interface Bound {
   close(): Promise<void>;
 }
 
-export function bind(port: number, host: string, gate: Gate, log: ListenerLog, onSocket: (socket: Socket) => void): Promise<Bound> {
+/** `ipv6Only`: mosquitto's socket_domain ipv6 on '::' takes no IPv4 clients (IPV6_V6ONLY). */
+export function bind(port: number, host: string, gate: Gate, log: ListenerLog, onSocket: (socket: Socket) => void, ipv6Only = false): Promise<Bound> {
   const sockets = new Set<Socket>();
   // One function for every socket of this listener, not a closure each.
   const forget = function (this: Socket): void {
@@ -29,7 +30,7 @@ export function bind(port: number, host: string, gate: Gate, log: ListenerLog, o
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, ipv6Only }, () => {
       server.off('error', reject);
       server.on('error', (err) => log(`${gate.name}: ${err.message}`));
       resolve({

@@ -2,6 +2,7 @@
  * What a listener is, as an embedder or the mosquitto.conf reader describes it: one record per
  * listener, whatever its transport; and the old `{ port, host, ws }` form, turned into records.
  */
+import { isIP } from 'node:net';
 import type { TlsServerFiles } from '../../net/tls-server.js';
 
 export type { TlsServerFiles } from '../../net/tls-server.js';
@@ -14,7 +15,7 @@ export interface ListenerSpec {
   port: number;
   /** Address to bind; loopback unless said otherwise, as mosquitto 2 does. '0.0.0.0' or '::' for all. */
   host?: string;
-  /** mosquitto's socket_domain: with an unspecified host, bind only this family's any-address. */
+  /** mosquitto's socket_domain: without a host, this family's loopback; 6 on '::' takes no IPv4 clients. */
   family?: 4 | 6;
   /** ws/wss: only this path (default: any path). */
   path?: string;
@@ -77,11 +78,10 @@ export function listenerUrl(kind: ListenerKind, address: string, port: number, p
   return `${SCHEME[kind]}://${host}:${port}${tail}`;
 }
 
-/** Where a spec binds: its host, or the family's any-address when only a family is given. */
+/** Where a spec binds: its host, or the family's loopback address (loopback unless said otherwise). */
 export function bindHost(spec: ListenerSpec): string {
   if (spec.host !== undefined) return spec.host;
-  if (spec.family === 6) return '::1';
-  return '127.0.0.1';
+  return spec.family === 6 ? '::1' : '127.0.0.1';
 }
 
 /** Checks what can be checked without opening anything; a one-line error naming the listener. */
@@ -92,6 +92,10 @@ export function checkSpec(spec: ListenerSpec): void {
   const secure = spec.kind === 'tls' || spec.kind === 'wss';
   if (secure && spec.tls === undefined) throw new Error(`${where}: a ${spec.kind} listener needs tls { certFile, keyFile }`);
   if (!secure && spec.tls !== undefined) throw new Error(`${where}: tls files are given to a ${spec.kind} listener; use kind '${spec.kind === 'tcp' ? 'tls' : 'wss'}'`);
+  if (spec.family !== undefined && spec.family !== 4 && spec.family !== 6) throw new Error(`${where}: family must be 4 or 6`);
+  if (spec.family !== undefined && spec.host !== undefined && isIP(spec.host) !== 0 && isIP(spec.host) !== spec.family) {
+    throw new Error(`${where}: host ${spec.host} is not an IPv${spec.family} address (family ${spec.family})`);
+  }
   if (spec.maxConnections !== undefined && (!Number.isInteger(spec.maxConnections) || spec.maxConnections < 0)) {
     throw new Error(`${where}: maxConnections must be a whole number, 0 or more`);
   }

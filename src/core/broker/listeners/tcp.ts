@@ -9,7 +9,7 @@ export async function listenTcp(accept: AcceptFn, log: ListenerLog, spec: Listen
   let listener: ListenerInfo = { kind: 'tcp', host, port: spec.port, name: gate.name, useIdentityAsUsername: false };
   const bound = await bind(spec.port, host, gate, log, (socket) => {
     accept(socket, { listener, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, peerCertificate: undefined });
-  });
+  }, spec.family === 6);
   const { address } = bound;
   const name = spec.name ?? `tcp:${address.port}`;
   gate.name = name;

@@ -28,7 +28,7 @@ export async function listenTls(accept: AcceptFn, log: ListenerLog, spec: Listen
   // A failed handshake (no certificate, a stranger's, an old TLS version) is the client's problem;
   // Node destroys the socket. Logged per connection it would let any client fill the log.
   tls.on('tlsClientError', () => undefined);
-  const bound = await bind(spec.port, host, gate, log, (socket) => tls.emit('connection', socket));
+  const bound = await bind(spec.port, host, gate, log, (socket) => tls.emit('connection', socket), spec.family === 6);
   const { address } = bound;
   const name = spec.name ?? `tls:${address.port}`;
   gate.name = name;

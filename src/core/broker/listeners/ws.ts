@@ -52,7 +52,7 @@ export async function listenWs(accept: AcceptFn, log: ListenerLog, spec: Listene
     stream.on('error', () => undefined);
     accept(stream, { listener, remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, peerCertificate: certOf(req) });
   });
-  const bound = await bind(spec.port, host, gate, log, (socket) => http.emit('connection', socket));
+  const bound = await bind(spec.port, host, gate, log, (socket) => http.emit('connection', socket), spec.family === 6);
   const { address } = bound;
   const name = spec.name ?? `${kind}:${address.port}`;
   gate.name = name;
