@@ -10,7 +10,6 @@
  * BrokerContext (types.ts): the named operations below.
  */
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Properties, QoS } from '../codec/types.js';
 import { Backpressure } from './backpressure.js';
@@ -19,7 +18,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerEvents } from './events.js';
 import { defaultHooks } from './hooks.js';
 import { Inspector } from './inspect.js';
-import { listen, type ListenOptions, type Listener } from './listeners/index.js';
+import { listen, type ListenerRecord, type ListenerSpec, type ListenOptions, type Listener } from './listeners/index.js';
 import { Message } from './message.js';
 import { MemoryRetainedStore } from './retained.js';
 import { Router } from './router.js';
@@ -54,7 +53,7 @@ export interface CreateBrokerOptions extends BrokerOptions {
 
 /** The transport of a stream handed to handle() by the embedding application. */
 function streamTransport(remoteAddress: string | undefined): TransportInfo {
-  return { listener: { kind: 'stream', host: undefined, port: undefined }, remoteAddress, remotePort: undefined, peerCertificate: undefined };
+  return { listener: { kind: 'stream', host: undefined, port: undefined, name: 'stream', useIdentityAsUsername: false }, remoteAddress, remotePort: undefined, peerCertificate: undefined };
 }
 
 export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext, ConnectionHost, SessionHost, WillHost {
@@ -168,11 +167,21 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     if (wasConnected) this.emit('disconnect', conn, reason);
   }
 
-  /** Starts listeners (TCP, and WebSocket when `ws` is given); resolves with their addresses. */
-  async listen(options: ListenOptions): Promise<AddressInfo[]> {
-    const started = await listen(this.acceptBound, (m) => this.log('error', m), options);
+  /**
+   * Starts listeners: one spec, several, or the old form (TCP, and WebSocket when `ws` is given).
+   * All open or none. Resolves with one record per listener, in order; each still has the
+   * `address`, `port` and `family` of the AddressInfo this returned before.
+   */
+  async listen(options: ListenOptions | ListenerSpec | ListenerSpec[]): Promise<ListenerRecord[]> {
+    const started = await listen(this.acceptBound, (m) => this.log('warn', m), options);
     this.listeners_.push(...started);
-    return started.map((l) => l.address);
+    return started.map((l) => ({ kind: l.kind, name: l.name, address: l.address.address, port: l.address.port, family: l.address.family, url: l.url }));
+  }
+
+  /** Re-reads the files of every TLS listener (ws included): new connections get them, open ones stay. Resolves with one line per listener whose files failed (those keep the old ones). */
+  async reloadTls(): Promise<string[]> {
+    const results = await Promise.all(this.listeners_.map((l) => l.reload?.()));
+    return results.filter((r): r is string => r !== undefined);
   }
 
   /** Stops listening and closes every connection; sessions and retained messages are dropped. */

@@ -3,5 +3,5 @@ export type { BrokerOptions } from './config.js';
 export type { BrokerEvents } from './events.js';
 export type { AcceptFn, ClientInfo, Hooks, ListenerInfo, RetainedStore, SubscriptionOptions, TransportInfo } from './types.js';
 export type { Inspector, RetainedSnapshot, SessionSnapshot } from './inspect.js';
-export type { ListenOptions } from './listeners/index.js';
+export type { ListenerKind, ListenerRecord, ListenerSpec, ListenOptions, TlsServerFiles } from './listeners/index.js';
 export { Message } from './message.js';

@@ -29,6 +29,10 @@ export interface ListenerInfo {
   /** Bound address and port; undefined for streams handed to broker.handle() by the embedder. */
   readonly host: string | undefined;
   readonly port: number | undefined;
+  /** As in logs: the spec's name, or `${kind}:${port}`; 'stream' for broker.handle(). */
+  readonly name: string;
+  /** The connect handler takes the client certificate's subject CN as the username (mosquitto's use_identity_as_username). */
+  readonly useIdentityAsUsername: boolean;
 }
 
 /** What a listener knows about a connection when it hands the stream over. */

@@ -27,10 +27,24 @@ export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): P
   conn.maxOutgoingPacket = props?.maximumPacketSize ?? 268_435_460;
   const assigned = checkClientId(conn, packet);
   checkWill(conn, packet);
-  conn.username = packet.username;
-  const result = conn.broker.hooks.authenticate(conn, packet.username, packet.password);
+  // use_identity_as_username: the certificate's CN replaces what the client sent, password dropped, as mosquitto does.
+  const identity = conn.transport?.listener.useIdentityAsUsername === true;
+  const username = identity ? certificateName(conn) : packet.username;
+  conn.username = username;
+  const result = conn.broker.hooks.authenticate(conn, username, identity ? undefined : packet.password);
   if (isPromise(result)) return result.then((r) => complete(conn, packet, assigned, authenticateResult(r)));
   complete(conn, packet, assigned, authenticateResult(result));
+}
+
+/** The client certificate's subject CN; without one, mosquitto 2 answers bad user name or password (handle_connect.c). */
+function certificateName(conn: HandlerConnection): string {
+  const cert = conn.transport?.peerCertificate;
+  const cn = cert?.subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  if (typeof name !== 'string' || name === '') {
+    throw new MqttError(ReasonCode.BadUserNameOrPassword, cert === undefined ? 'no client certificate to take the username from' : 'the client certificate has no CN');
+  }
+  return name;
 }
 
 /**

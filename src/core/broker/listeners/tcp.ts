@@ -1,36 +1,18 @@
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type { AcceptFn, ListenerInfo } from '../types.js';
+import { bind } from './bind.js';
+import type { Gate } from './gate.js';
 import type { Listener, ListenerLog } from './listener.js';
+import { listenerUrl, type ListenerSpec } from './spec.js';
 
-export function listenTcp(accept: AcceptFn, log: ListenerLog, port: number, host: string): Promise<Listener> {
-  const sockets = new Set<Socket>();
-  // One function for every socket of this listener, not a closure each.
-  const forget = function (this: Socket): void {
-    sockets.delete(this);
-  };
-  let listener: ListenerInfo = { kind: 'tcp', host, port };
-  // noDelay: our own once-per-tick batching decides latency, not Nagle against delayed ACKs.
-  const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.on('close', forget);
+/** Plain MQTT over TCP. */
+export async function listenTcp(accept: AcceptFn, log: ListenerLog, spec: ListenerSpec, host: string, gate: Gate): Promise<Listener> {
+  let listener: ListenerInfo = { kind: 'tcp', host, port: spec.port, name: gate.name, useIdentityAsUsername: false };
+  const bound = await bind(spec.port, host, gate, log, (socket) => {
     accept(socket, { listener, remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, peerCertificate: undefined });
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      server.on('error', (err) => log(`TCP listener: ${err.message}`));
-      const address = server.address() as AddressInfo;
-      listener = { kind: 'tcp', host: address.address, port: address.port };
-      resolve({
-        kind: 'tcp',
-        address,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-          }),
-      });
-    });
-  });
+  }, spec.family === 6);
+  const { address } = bound;
+  const name = spec.name ?? `tcp:${address.port}`;
+  gate.name = name;
+  listener = { kind: 'tcp', host: address.address, port: address.port, name, useIdentityAsUsername: false };
+  return { kind: 'tcp', name, address, url: listenerUrl('tcp', address.address, address.port, undefined), close: bound.close };
 }
