@@ -8,7 +8,7 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import type { Broker, CreateBrokerOptions } from '../../src/core/broker/broker.js';
 import { ReasonCode } from '../../src/core/codec/constants.js';
 import type { ConnectPacket, Will } from '../../src/core/codec/types.js';
-import { brokerFor, connect, type TestClient } from '../helpers/broker-client.js';
+import { brokerFor, connect, tryConnect, type TestClient } from '../helpers/broker-client.js';
 
 function will(extra: Partial<Will> = {}): Will {
   return { topic: 'will/x', payload: Buffer.from('gone'), qos: 0, retain: false, ...extra };
@@ -99,22 +99,31 @@ describe('will not published', () => {
 
 describe('will authorization', () => {
   // A will is a publish like any other: the authorizePublish hook decides, $SYS stays the broker's.
-  it('does not publish a will to $SYS', async (ctx) => {
+  it('refuses at CONNECT a will to $SYS: 3.1.1 CONNACK 5, 5.0 0x87', async (ctx) => {
     const broker = brokerFor(ctx);
     const { client: watcher } = await connect(broker, { clientId: 'watcher' });
     await watcher.subscribe('$SYS/#');
-    (await victim(broker, { will: will({ topic: '$SYS/broker/fake', retain: true }) })).kill();
+    const v3 = await tryConnect(broker, { clientId: 'v3', will: will({ topic: '$SYS/broker/fake', retain: true }) });
+    expect(v3.connack.reasonCode).toBe(5);
+    await v3.client.expectClosed();
+    const v5 = await tryConnect(broker, { clientId: 'v5', protocolVersion: 5, will: will({ topic: '$SYS/broker/fake' }) });
+    expect(v5.connack.reasonCode).toBe(ReasonCode.NotAuthorized);
+    await v5.client.expectClosed();
     await watcher.expectNothing(200);
     expect(broker.inspect.retainedCount()).toBe(0);
   });
 
-  it('asks authorizePublish, with the client that set the will, also for a delayed will', async (ctx) => {
+  it('asks authorizePublish at CONNECT and again when publishing, with the client that set the will, also for a delayed will', async (ctx) => {
     const asked: [string, string | undefined, string][] = [];
+    const seen = new Set<string>();
     const broker = brokerFor(ctx, {
       hooks: {
+        // Allowed at CONNECT; will/denied is refused when the will is published (rights changed).
         authorizePublish: async (client, topic) => {
           asked.push([client.clientId, client.username, topic]);
-          return topic !== 'will/denied';
+          const first = !seen.has(client.clientId);
+          seen.add(client.clientId);
+          return first || topic !== 'will/denied';
         },
       },
     });
@@ -130,9 +139,12 @@ describe('will authorization', () => {
     // The delayed will goes when its session ends (here: replaced by a clean start), still as carol's.
     await connect(broker, { ...opts, clean: true, username: 'mallory' });
     expect((await watcher.expect('publish')).topic).toBe('will/late');
-    expect(asked).toEqual([
+    expect(asked.sort()).toEqual([
+      ['a', 'alice', 'will/denied'],
       ['a', 'alice', 'will/denied'],
       ['b', 'bob', 'will/allowed'],
+      ['b', 'bob', 'will/allowed'],
+      ['c', 'carol', 'will/late'],
       ['c', 'carol', 'will/late'],
     ]);
   });

@@ -20,6 +20,7 @@ import { defaultHooks } from './hooks.js';
 import { Inspector } from './inspect.js';
 import { listen, type ListenerRecord, type ListenerSpec, type ListenOptions, type Listener } from './listeners/index.js';
 import { Message } from './message.js';
+import { QueueMemory } from './queue-memory.js';
 import { MemoryRetainedStore } from './retained.js';
 import { Router } from './router.js';
 import { Deadline, Scheduler } from './scheduler.js';
@@ -34,6 +35,7 @@ import {
   type Hooks,
   type MaybePromise,
   type OpenedSession,
+  type ReadHook,
   type RetainedStore,
   type SessionHandle,
   type SessionHost,
@@ -58,7 +60,11 @@ function streamTransport(remoteAddress: string | undefined): TransportInfo {
 
 export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext, ConnectionHost, SessionHost, WillHost {
   readonly config: BrokerConfig;
-  readonly hooks: Hooks;
+  /** The hooks in force; replaced as a whole by setHooks(), read afresh by every packet. */
+  hooks: Hooks;
+  /** hooks.authorizeRead, kept apart: the one field each delivery tests. */
+  readHook: ReadHook | undefined = undefined;
+  readonly queueBudget: QueueMemory;
   readonly scheduler = new Scheduler();
   /** A read-only look at sessions, subscriptions, queues and retained messages. */
   readonly inspect: Inspector;
@@ -72,6 +78,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   /** Messages dropped across all sessions (queue full, slow client, too large). */
   private droppedCount = 0;
   private lastDropLog = 0;
+  /** Deliveries authorizeRead refused, over all sessions. */
+  private readDeniedCount = 0;
+  /** Connections closed at once by maxConnections, and when that was last logged. */
+  private refusedConnections = 0;
+  private refusedSinceLog = 0;
+  private lastRefusedLog = 0;
   /** Ids for messages: unique within this broker's life. */
   private nextMessageId = 1;
   private readonly logFn: ((level: LogLevel, message: string) => void) | undefined;
@@ -93,8 +105,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   constructor(options: CreateBrokerOptions = {}) {
     super();
     this.config = resolveConfig(options);
-    this.hooks = { ...defaultHooks, ...options.hooks };
+    this.hooks = { ...defaultHooks };
+    this.setHooks(options.hooks ?? {});
     this.logFn = options.log;
+    this.queueBudget = new QueueMemory(this.config.maxQueueMemory, () => this.sessions.values());
     this.retained = options.retained ?? new MemoryRetainedStore();
     this.backpressure = new Backpressure(this.config.maxQueued, this.config.stallTimeoutMs, this.scheduler, (m) => this.log('warn', m));
     this.wills = new Wills(this, this.scheduler);
@@ -105,11 +119,39 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       retained: this.retained,
       connections: this.connections,
       droppedCount: () => this.droppedCount,
+      readDeniedCount: () => this.readDeniedCount,
+      refusedConnectionCount: () => this.refusedConnections,
+      queueBytes: () => this.queueBudget.bytes,
     });
   }
 
   log(level: LogLevel, message: string): void {
     this.logFn?.(level, message);
+  }
+
+  /**
+   * Replaces some hooks at run time (a reload of password and ACL files): new connections and
+   * every next packet of the open ones use them, wills and deliveries from now on too. Open
+   * connections and subscriptions stay; what a client may no longer read is filtered by the new
+   * authorizeRead when it goes out, queued messages included. A hook given as undefined goes back
+   * to its default (authorizeRead: none).
+   */
+  setHooks(partial: Partial<Hooks>): void {
+    const next: Hooks = { ...this.hooks };
+    for (const key of Object.keys(partial) as (keyof Hooks)[]) {
+      const hook = partial[key];
+      if (hook === undefined) {
+        if (key === 'authorizeRead') delete next.authorizeRead;
+        else (next as unknown as Record<string, unknown>)[key] = defaultHooks[key];
+      } else if (typeof hook !== 'function') {
+        throw new TypeError(`hook ${key} must be a function, got ${typeof hook}`);
+      } else {
+        (next as unknown as Record<string, unknown>)[key] = hook;
+      }
+    }
+    this.hooks = next;
+    const read = next.authorizeRead;
+    this.readHook = read === undefined ? undefined : read.bind(next);
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -121,6 +163,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       conn.close('broker closed', false);
       return conn;
     }
+    const max = this.config.maxConnections;
+    if (max !== 0 && this.connections.size >= max) {
+      // As mosquitto's max_connections: closed before anything is read, no CONNACK.
+      conn.close('too many connections', false);
+      stream.destroy();
+      this.connectionRefused(info);
+      return conn;
+    }
     this.connections.add(conn);
     this.awaitingConnect.add(conn);
     if (!this.connectDeadline.scheduled) this.scheduler.schedule(this.connectDeadline, conn.openedAt + this.config.connectTimeoutMs);
@@ -130,6 +180,18 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   /** Serves one client over any duplex byte stream (an embedder's transport, or a test's pair). */
   handle(stream: Duplex, remoteAddress?: string): Connection {
     return this.accept(stream, streamTransport(remoteAddress));
+  }
+
+  /** Counts a connection refused by maxConnections; logs at most once a minute, with how many. */
+  private connectionRefused(info: TransportInfo): void {
+    this.refusedConnections++;
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastRefusedLog < 60_000) return;
+    this.lastRefusedLog = now;
+    const n = this.refusedSinceLog;
+    this.refusedSinceLog = 0;
+    this.log('warn', `refused ${n} connection${n === 1 ? '' : 's'} (latest from ${info.remoteAddress ?? 'a stream'}): maxConnections ${this.config.maxConnections} reached (${this.refusedConnections} refused so far)`);
   }
 
   connectArrived(conn: HandlerConnection): void {
@@ -244,6 +306,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     const c = conn as Connection;
     const session = c.session!;
     session.connection = c;
+    session.client = c;
     this.emit('client', c, present);
     if (present) session.resume();
   }
@@ -298,6 +361,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
 
   willPublished(client: ClientInfo, msg: Message): void {
     this.emit('will', client, msg);
+  }
+
+  readRefused(): void {
+    this.readDeniedCount++;
+  }
+
+  readHookFailed(clientId: string, err: unknown): void {
+    this.log('error', `authorizeRead failed for client ${clientId}, delivery refused: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   dropped(clientId: string, msg: Message, why: string): void {

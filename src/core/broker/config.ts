@@ -31,6 +31,34 @@ export interface BrokerOptions {
    * and logged) rather than one dead reader stopping everyone. Default 5000.
    */
   stallTimeoutMs?: number;
+  /**
+   * Open connections in all, CONNECT or not; one more is closed at once, before its CONNECT is
+   * read (as mosquitto's max_connections). Default 0: no limit.
+   */
+  maxConnections?: number;
+  /**
+   * Subscriptions per client; a SUBSCRIBE past it is refused for the excess filters (5.0 0x97
+   * Quota exceeded, 3.1.1 0x80). Replacing a filter the client holds does not count. Default 0: no limit.
+   */
+  maxSubscriptions?: number;
+  /**
+   * Levels of a topic name or filter (`a/b/c` has 3). A PUBLISH past it is refused (5.0: PUBACK/PUBREC
+   * 0x90 Topic Name invalid; QoS 0 and 3.1.1: acknowledged and dropped), a filter gets SUBACK 0x8F
+   * (3.1.1 0x80), a will topic CONNACK 0x90. Default 0: no limit.
+   */
+  maxTopicLevels?: number;
+  /**
+   * Bytes all session queues may hold (payload + topic of each queued delivery, counted once per
+   * queue). Past it, new QoS 0 for queues is dropped first; then the longest offline queues lose
+   * their oldest messages. Every drop is counted and logged. Default 0: no limit.
+   */
+  maxQueueMemory?: number;
+  /**
+   * Largest PUBLISH payload accepted, bytes (mosquitto's message_size_limit). Larger ones are not
+   * routed: 5.0 PUBACK/PUBREC 0x95 Packet too large, QoS 0 and 3.1.1 acknowledged and dropped; a
+   * larger will payload is refused at CONNECT. Default 0: no limit.
+   */
+  messageSizeLimit?: number;
   /** Overrides of the default hooks. */
   hooks?: Partial<Hooks>;
 }
@@ -39,6 +67,15 @@ function positive(name: string, value: number | undefined, fallback: number, max
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** A limit where 0 (the default) means none. */
+function limit(name: string, value: number | undefined, max: number): number {
+  if (value === undefined || value === 0) return 0;
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${name} must be an integer from 0 (no limit) to ${max}, got ${value}`);
   }
   return value;
 }
@@ -58,5 +95,10 @@ export function resolveConfig(o: BrokerOptions): BrokerConfig {
     connectTimeoutMs: positive('connectTimeoutMs', o.connectTimeoutMs, 10_000, 3_600_000),
     maxClientBuffer: positive('maxClientBuffer', o.maxClientBuffer, 1 << 20, 1 << 30),
     stallTimeoutMs: positive('stallTimeoutMs', o.stallTimeoutMs, 5000, 3_600_000),
+    maxConnections: limit('maxConnections', o.maxConnections, 100_000_000),
+    maxSubscriptions: limit('maxSubscriptions', o.maxSubscriptions, 100_000_000),
+    maxTopicLevels: limit('maxTopicLevels', o.maxTopicLevels, 65_535),
+    maxQueueMemory: limit('maxQueueMemory', o.maxQueueMemory, Number.MAX_SAFE_INTEGER),
+    messageSizeLimit: limit('messageSizeLimit', o.messageSizeLimit, 268_435_455),
   };
 }

@@ -26,6 +26,10 @@ export interface SessionSnapshot {
   readonly incomingQos2: number;
   /** Messages dropped for this session. */
   readonly dropped: number;
+  /** Deliveries to it that authorizeRead refused. */
+  readonly readDenied: number;
+  /** Payload and topic bytes its queue holds (what maxQueueMemory counts). */
+  readonly queuedBytes: number;
   /** A will waits for its delay. */
   readonly willPending: boolean;
 }
@@ -55,6 +59,9 @@ export interface InspectedParts {
   readonly retained: RetainedStore;
   readonly connections: ReadonlySet<Connection>;
   readonly droppedCount: () => number;
+  readonly readDeniedCount: () => number;
+  readonly refusedConnectionCount: () => number;
+  readonly queueBytes: () => number;
 }
 
 function snapshot(s: Session): SessionSnapshot {
@@ -73,6 +80,8 @@ function snapshot(s: Session): SessionSnapshot {
     inflight: r.inflightCount,
     incomingQos2: r.incomingQos2?.size ?? 0,
     dropped: s.dropped,
+    readDenied: s.readDenied,
+    queuedBytes: r.queuedBytes,
     willPending: r.will !== undefined,
   };
 }
@@ -136,8 +145,23 @@ export class Inspector {
     return this.parts.retained.size;
   }
 
-  /** Messages dropped over all sessions (queue full, too large for the client). */
+  /** Messages dropped over all sessions (queue full, queue memory full, too large for the client). */
   droppedCount(): number {
     return this.parts.droppedCount();
+  }
+
+  /** Deliveries authorizeRead refused, over all sessions since the broker started. */
+  readDeniedCount(): number {
+    return this.parts.readDeniedCount();
+  }
+
+  /** Connections closed at once because maxConnections were open. */
+  refusedConnectionCount(): number {
+    return this.parts.refusedConnectionCount();
+  }
+
+  /** Payload and topic bytes held in all session queues now (what maxQueueMemory bounds). */
+  queueBytes(): number {
+    return this.parts.queueBytes();
   }
 }

@@ -19,6 +19,11 @@ export class Delivery {
   ) {}
 }
 
+/** What a queued delivery counts against maxQueueMemory: its payload and topic (UTF-16 length, close enough). */
+export function queuedSize(d: Delivery): number {
+  return d.message.payload.length + d.message.topic.length;
+}
+
 /** Session Expiry Interval meaning "never" (5.0 section 3.1.2.11.2). */
 export const NEVER_EXPIRES = 0xffffffff;
 
@@ -38,6 +43,8 @@ export class SessionRecord {
   /** Deliveries waiting for room in the window, for the client to come back, or for the socket. */
   queue: Delivery[] = [];
   queueHead = 0;
+  /** Payload and topic bytes of what the queue holds (maxQueueMemory). */
+  queuedBytes = 0;
   nextPacketId = 1;
   /** The will waiting for its delay (5.0) after an unclean end. */
   will: PendingWill | undefined = undefined;
@@ -63,6 +70,7 @@ export class SessionRecord {
 
   enqueue(d: Delivery): void {
     this.queue.push(d);
+    this.queuedBytes += queuedSize(d);
   }
 
   peek(): Delivery | undefined {
@@ -73,6 +81,7 @@ export class SessionRecord {
     if (this.queueHead >= this.queue.length) return undefined;
     const d = this.queue[this.queueHead]!;
     this.queue[this.queueHead++] = undefined as unknown as Delivery;
+    this.queuedBytes -= queuedSize(d);
     // Compact now and then so a long-lived queue does not grow without bound.
     if (this.queueHead === this.queue.length) {
       this.queue.length = 0;
@@ -91,6 +100,7 @@ export class SessionRecord {
     this.incomingQos2 = undefined;
     this.queue = [];
     this.queueHead = 0;
+    this.queuedBytes = 0;
     this.will = undefined;
   }
 }

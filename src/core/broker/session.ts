@@ -5,10 +5,11 @@
  * and asks the broker through SessionHost, so it needs neither Connection nor Broker.
  */
 import type { QoS } from '../codec/types.js';
+import { isPromise } from './hooks.js';
 import type { Message } from './message.js';
 import type { Deadline } from './scheduler.js';
-import { Delivery, SessionRecord } from './session-record.js';
-import type { DeliveryTarget, SessionHandle, SessionHost } from './types.js';
+import { Delivery, SessionRecord, queuedSize } from './session-record.js';
+import type { ClientInfo, DeliveryTarget, SessionHandle, SessionHost } from './types.js';
 
 export { Delivery, NEVER_EXPIRES } from './session-record.js';
 
@@ -24,8 +25,22 @@ export class Session implements SessionHandle {
   connection: DeliveryTarget | null = null;
   /** In-flight packet ids a resumed session has yet to re-send, oldest first (Receive Maximum). */
   readonly resend: number[] = [];
-  /** Messages dropped for this session: queue full, or too large for its client. */
+  /** Messages dropped for this session: queue full, queue memory full, or too large for its client. */
   dropped = 0;
+  /** Deliveries authorizeRead refused. */
+  readDenied = 0;
+  /**
+   * Who authorizeRead is asked about: the live connection, or a copy of the client it last
+   * connected as while the session is offline.
+   */
+  client: ClientInfo | undefined = undefined;
+  /**
+   * The delivery whose asynchronous authorizeRead answer is awaited: it waits at the head of the
+   * queue (or of the resend list), and nothing goes out after it before it settles.
+   */
+  private readPending: Delivery | undefined = undefined;
+  /** The head delivery authorizeRead just allowed (asynchronously): sent without asking again. */
+  private readAllowed: Delivery | undefined = undefined;
   /** Session expiry or will delay, whichever is due (see sessions.ts, will.ts). */
   expiry: Deadline | undefined = undefined;
   willDelay: Deadline | undefined = undefined;
@@ -78,10 +93,12 @@ export class Session implements SessionHandle {
     if (qos === 0) {
       if (!online) return;
       if (!conn.congested && record.queued === 0) {
+        if (this.host.readHook !== undefined && !this.mayRead(msg, 0, retain, subscriptionIds)) return;
         if (!conn.sendPublish(msg, 0, retain, subscriptionIds, 0, false, now)) this.drop(msg, 'larger than the client accepts');
         return;
       }
     } else if (online && !conn.congested && record.queued === 0 && this.resend.length === 0 && record.inflightCount < conn.sendQuota) {
+      if (this.host.readHook !== undefined && !this.mayRead(msg, qos, retain, subscriptionIds)) return;
       this.send(new Delivery(msg, qos, retain, subscriptionIds), now);
       return;
     }
@@ -89,10 +106,106 @@ export class Session implements SessionHandle {
       this.drop(msg, 'queue full');
       return;
     }
-    // It outlives this read: its payload must not pin the socket chunk it came in.
-    msg.detach();
-    record.enqueue(new Delivery(msg, qos, retain, subscriptionIds));
+    const d = new Delivery(msg, qos, retain, subscriptionIds);
+    if (!this.enqueue(d)) return;
     if (online && !this.stalled) this.host.queueLong(this);
+  }
+
+  /**
+   * Queues `d`, within maxQueueMemory: past it a QoS 0 delivery is dropped, a QoS 1/2 one takes
+   * the place of the oldest messages of the longest offline queues (the host drops them). False
+   * when `d` was dropped.
+   */
+  private enqueue(d: Delivery): boolean {
+    const budget = this.host.queueBudget;
+    const size = queuedSize(d);
+    if (budget.max !== 0 && budget.bytes + size > budget.max && (d.qos === 0 || !budget.makeRoom(size))) {
+      this.drop(d.message, `queue memory full (maxQueueMemory ${budget.max} bytes)`);
+      return false;
+    }
+    // It outlives this read: its payload must not pin the socket chunk it came in.
+    d.message.detach();
+    this.record.enqueue(d);
+    budget.bytes += size;
+    return true;
+  }
+
+  /** Takes the queue's head off (sent, expired, refused or dropped), with its bytes. */
+  private shiftQueue(): Delivery | undefined {
+    const d = this.record.shift();
+    if (d !== undefined) this.host.queueBudget.bytes -= queuedSize(d);
+    return d;
+  }
+
+  /** Drops the oldest queued message to make room in maxQueueMemory (the host picks this session). */
+  dropOldest(why: string): boolean {
+    const d = this.shiftQueue();
+    if (d === undefined) return false;
+    if (d === this.readPending) this.readPending = undefined;
+    this.drop(d.message, why);
+    return true;
+  }
+
+  /**
+   * Asks authorizeRead before a delivery that would go out at once: true to send it now. A
+   * refusal is counted; a pending answer queues the delivery (at the head: the queue is empty)
+   * and holds everything after it.
+   */
+  private mayRead(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): boolean {
+    const ok = this.host.readHook!(this.client!, msg.topic, qos, retain);
+    if (ok === true) return true;
+    if (isPromise(ok)) {
+      const d = new Delivery(msg, qos, retain, subscriptionIds);
+      if (this.enqueue(d)) this.awaitRead(d, ok);
+      return false;
+    }
+    this.refuseRead();
+    return false;
+  }
+
+  /** Holds `d` (the head of the queue or of the resend list) until its authorizeRead answer comes. */
+  private awaitRead(d: Delivery, answer: Promise<boolean>): void {
+    this.readPending = d;
+    answer.then(
+      (ok) => this.readSettled(d, ok),
+      (err: unknown) => {
+        this.host.readHookFailed(this.clientId, err);
+        this.readSettled(d, false);
+      },
+    );
+  }
+
+  private readSettled(d: Delivery, ok: boolean): void {
+    if (this.readPending !== d) return; // dropped, or the session ended meanwhile
+    this.readPending = undefined;
+    if (ok) {
+      this.readAllowed = d;
+    } else {
+      this.refuseRead();
+      const inflight = this.record.inflight;
+      if (this.record.peek() === d) this.shiftQueue();
+      else if (inflight !== undefined && inflight.get(this.resend[0]!) === d) inflight.delete(this.resend.shift()!);
+    }
+    this.drain();
+  }
+
+  /**
+   * authorizeRead for the head delivery `d` of the queue or resend list in drain(): 1 send it,
+   * 0 refused (the caller removes it), -1 the answer is pending (drain stops).
+   */
+  private readCheck(d: Delivery): number {
+    if (this.readAllowed === d) {
+      this.readAllowed = undefined;
+      return 1;
+    }
+    const ok = this.host.readHook!(this.client!, d.message.topic, d.qos, d.retain);
+    if (ok === true) return 1;
+    if (isPromise(ok)) {
+      this.awaitRead(d, ok);
+      return -1;
+    }
+    this.refuseRead();
+    return 0;
   }
 
   private send(d: Delivery, now: number): void {
@@ -111,6 +224,12 @@ export class Session implements SessionHandle {
     }
   }
 
+  /** authorizeRead said no: the delivery is skipped without a word to the client (as mosquitto). */
+  private refuseRead(): void {
+    this.readDenied++;
+    this.host.readRefused();
+  }
+
   private drop(msg: Message, why: string): void {
     this.dropped++;
     this.host.dropped(this.clientId, msg, why);
@@ -122,22 +241,43 @@ export class Session implements SessionHandle {
    */
   drain(): void {
     const conn = this.connection;
-    if (conn === null || !conn.ready) return;
+    if (conn === null || !conn.ready || this.readPending !== undefined) return;
     const now = Date.now();
     const record = this.record;
     const resend = this.resend;
     const inflight = record.inflight;
+    const checkRead = this.host.readHook !== undefined;
     while (inflight !== undefined && resend.length > 0 && !conn.congested && inflight.size - resend.length < conn.sendQuota) {
-      const id = resend.shift()!;
+      const id = resend[0]!;
       const d = inflight.get(id);
-      if (d !== undefined && !conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) inflight.delete(id);
+      if (d !== undefined && checkRead && !d.released) {
+        const r = this.readCheck(d);
+        if (r === -1) return;
+        if (r === 0) {
+          resend.shift();
+          inflight.delete(id);
+          continue;
+        }
+      }
+      resend.shift();
+      if (d === undefined) continue;
+      if (d.released) conn.sendPubrel(id);
+      else if (!conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) inflight.delete(id);
     }
     while (resend.length === 0 && !conn.congested) {
       const d = record.peek();
       if (d === undefined) break;
       if (d.qos > 0 && record.inflightCount >= conn.sendQuota) break;
-      record.shift();
       // [MQTT-3.3.2-5] an expired message is not sent on.
+      if (!d.message.isExpired(now) && checkRead) {
+        const r = this.readCheck(d);
+        if (r === -1) return;
+        if (r === 0) {
+          this.shiftQueue();
+          continue;
+        }
+      }
+      this.shiftQueue();
       if (!d.message.isExpired(now)) this.send(d, now);
     }
     this.host.queueDrained(this);
@@ -156,11 +296,14 @@ export class Session implements SessionHandle {
       // [MQTT-3.3.4-9] the client may come back with a smaller Receive Maximum: re-send only what
       // fits, keep the rest (same packet ids, so QoS 2 stays exactly once) for when acks free room.
       let outstanding = 0;
+      // With authorizeRead, every re-send goes through drain(), which asks before each: the
+      // client may have lost the right, or be another user under the same client id.
+      const checkRead = this.host.readHook !== undefined;
       for (const [id, d] of inflight) {
         if (d.released) {
           conn.sendPubrel(id);
           outstanding++;
-        } else if (outstanding >= conn.sendQuota) {
+        } else if (checkRead || outstanding >= conn.sendQuota) {
           this.resend.push(id);
         } else if (conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) {
           outstanding++;
@@ -212,7 +355,18 @@ export class Session implements SessionHandle {
 
   /** Forgets everything owed, when the session ends. */
   clear(): void {
+    this.host.queueBudget.bytes -= this.record.queuedBytes;
     this.record.clear();
     this.resend.length = 0;
+    this.readPending = undefined;
+    this.readAllowed = undefined;
+  }
+
+  get subscriptionCount(): number {
+    return this.record.subscriptions?.size ?? 0;
+  }
+
+  hasSubscription(topicFilter: string): boolean {
+    return this.record.subscriptions?.has(topicFilter) === true;
   }
 }

@@ -3,6 +3,7 @@
  * when the connection ends (will, expiry deadline), end (will first, then subscriptions and
  * everything owed). The only place that adds or removes a session.
  */
+import { clientSnapshot } from './client-info.js';
 import type { Backpressure } from './backpressure.js';
 import type { Router } from './router.js';
 import { Deadline, type Scheduler } from './scheduler.js';
@@ -65,7 +66,11 @@ export class SessionTable {
     const interval = session.expiryInterval;
     if (interval === 0) {
       this.end(session);
-    } else if (interval !== NEVER_EXPIRES) {
+      return;
+    }
+    // Who the session belongs to while offline (hooks), without keeping the closed connection.
+    session.client = clientSnapshot(client);
+    if (interval !== NEVER_EXPIRES) {
       session.record.expiresAt = this.scheduler.now() + interval * 1000;
       session.expiry ??= new Deadline(() => this.end(session));
       this.scheduler.schedule(session.expiry, session.record.expiresAt);

@@ -72,6 +72,12 @@ export interface BrokerConfig {
   connectTimeoutMs: number;
   maxClientBuffer: number;
   stallTimeoutMs: number;
+  /** 0 for no limit, here and below. */
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxTopicLevels: number;
+  maxQueueMemory: number;
+  messageSizeLimit: number;
 }
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -86,6 +92,28 @@ export interface Hooks {
   authorizePublish(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<boolean>;
   /** Grants a subscription at a QoS up to the requested one, or refuses it (false). */
   authorizeSubscribe(client: ClientInfo, topicFilter: string, qos: QoS): MaybePromise<QoS | false>;
+  /**
+   * Allows one delivery to a subscriber (`client`: its connection, or for an offline session the
+   * client it last connected as), asked when the PUBLISH is about to go out: routed messages,
+   * retained messages on SUBSCRIBE, wills, and queued messages when they leave the queue. A
+   * refusal skips the delivery silently (counted in inspect). Absent by default: no cost.
+   */
+  authorizeRead?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<boolean>;
+}
+
+/** The authorizeRead hook as sessions call it. */
+export type ReadHook = (client: ClientInfo, topic: string, qos: QoS, retain: boolean) => MaybePromise<boolean>;
+
+/**
+ * What session queues hold over the whole broker, for maxQueueMemory: each queued delivery
+ * counts its message's payload and topic length, once per queue that holds it.
+ */
+export interface QueueBudget {
+  bytes: number;
+  /** 0: no limit. */
+  readonly max: number;
+  /** Drops the oldest messages of the longest offline queues until `bytes` more fit; false when they cannot. */
+  makeRoom(bytes: number): boolean;
 }
 
 // ---- durable state ---------------------------------------------------------------------
@@ -143,6 +171,13 @@ export interface DeliveryTarget {
 /** What a session needs of the broker around it. */
 export interface SessionHost {
   readonly config: BrokerConfig;
+  /** hooks.authorizeRead, or undefined when there is none: the one field a delivery tests. */
+  readonly readHook: ReadHook | undefined;
+  readonly queueBudget: QueueBudget;
+  /** authorizeRead refused a delivery (counted broker-wide). */
+  readRefused(): void;
+  /** The read hook failed (a rejected promise): the delivery is refused, and this says why. */
+  readHookFailed(clientId: string, err: unknown): void;
   /** A message could not be delivered (queue full, too large): counted and logged. */
   dropped(clientId: string, msg: Message, why: string): void;
   /** The session's queue grew long while online: hold back whoever is publishing into it. */
@@ -157,6 +192,9 @@ export interface SessionHandle {
   readonly connection: DeliveryTarget | null;
   expiryInterval: number;
   readonly queued: number;
+  /** Subscriptions held, and whether `topicFilter` is one of them (maxSubscriptions). */
+  readonly subscriptionCount: number;
+  hasSubscription(topicFilter: string): boolean;
   deliver(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, now: number): void;
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2). */
   acknowledge(packetId: number, qos: QoS): void;

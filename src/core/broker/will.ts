@@ -6,6 +6,7 @@
  * deadline, so a store can keep it across a restart.
  */
 import type { Properties, Will } from '../codec/types.js';
+import { clientSnapshot } from './client-info.js';
 import { isPromise } from './hooks.js';
 import type { Message } from './message.js';
 import { Deadline, type Scheduler } from './scheduler.js';
@@ -37,8 +38,7 @@ export class Wills {
   /** The connection ended uncleanly: publish its will now, or after its delay. */
   connectionLost(session: Session, will: Will, client: ClientInfo): void {
     const delay = will.properties?.willDelayInterval ?? 0;
-    const from: ClientInfo = { clientId: client.clientId, protocolVersion: client.protocolVersion, username: client.username, remoteAddress: client.remoteAddress };
-    if (client.transport !== undefined) (from as { transport: unknown }).transport = client.transport;
+    const from = clientSnapshot(client);
     const now = this.scheduler.now();
     const pending = { will, from, at: now };
     session.record.will = pending;

@@ -34,6 +34,10 @@ class FakeTarget implements DeliveryTarget {
 
 class FakeHost implements SessionHost {
   config = resolveConfig({ maxQueued: 5 });
+  readHook = undefined;
+  queueBudget = { bytes: 0, max: 0, makeRoom: () => false };
+  readRefused(): void {}
+  readHookFailed(): void {}
   drops: string[] = [];
   long = 0;
   drained = 0;

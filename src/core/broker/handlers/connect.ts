@@ -32,8 +32,30 @@ export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): P
   const username = identity ? certificateName(conn) : packet.username;
   conn.username = username;
   const result = conn.broker.hooks.authenticate(conn, username, identity ? undefined : packet.password);
-  if (isPromise(result)) return result.then((r) => complete(conn, packet, assigned, authenticateResult(r)));
-  complete(conn, packet, assigned, authenticateResult(result));
+  if (isPromise(result)) return result.then((r) => authorizeWill(conn, packet, assigned, authenticateResult(r)));
+  return authorizeWill(conn, packet, assigned, authenticateResult(result));
+}
+
+/**
+ * Once authenticated, a will must be a message its client may publish (authorizePublish), or
+ * CONNECT is refused: 5.0 CONNACK 0x87 Not authorized, 3.1.1 5. It is asked again when the
+ * will is published (will.ts): the rights may have changed by then. (mosquitto 2.0.11 accepts
+ * the CONNECT and only drops the will when publishing it; mosquitto 1.x, EMQX and VerneMQ refuse.)
+ */
+function authorizeWill(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number): Promise<void> | void {
+  const will = conn.will;
+  if (will === undefined || code !== ReasonCode.Success || conn.state !== State.Connecting) {
+    complete(conn, packet, assigned, code);
+    return;
+  }
+  const allowed = conn.broker.hooks.authorizePublish(conn, will.topic, will.qos, will.retain);
+  if (isPromise(allowed)) return allowed.then((ok) => willAnswered(conn, packet, assigned, ok));
+  willAnswered(conn, packet, assigned, allowed);
+}
+
+function willAnswered(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, allowed: boolean): void {
+  if (allowed) complete(conn, packet, assigned, ReasonCode.Success);
+  else complete(conn, packet, assigned, ReasonCode.NotAuthorized, `not authorized to publish its will on ${JSON.stringify(conn.will?.topic)}`);
 }
 
 /** The client certificate's subject CN; without one, mosquitto 2 answers bad user name or password (handle_connect.c). */
@@ -72,15 +94,23 @@ function checkWill(conn: HandlerConnection, packet: ConnectPacket): void {
   if (!isValidTopicName(will.topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid will topic ${JSON.stringify(will.topic)}`);
   if (will.qos > config.maxQoS) throw new MqttError(ReasonCode.QoSNotSupported, `will QoS ${will.qos} is above the maximum ${config.maxQoS}`);
   if (will.retain && !config.retainAvailable) throw new MqttError(ReasonCode.RetainNotSupported, 'retained messages are not available');
+  if (config.maxTopicLevels !== 0 && !isValidTopicName(will.topic, config.maxTopicLevels)) {
+    throw new MqttError(ReasonCode.TopicNameInvalid, `will topic has more than ${config.maxTopicLevels} levels (maxTopicLevels)`);
+  }
+  if (config.messageSizeLimit !== 0 && will.payload.length > config.messageSizeLimit) {
+    // As mosquitto: 5.0 0x95 Packet too large, 3.1.1 5 not authorized.
+    const code = packet.protocolVersion === 5 ? ReasonCode.PacketTooLarge : ReasonCode.NotAuthorized;
+    throw new MqttError(code, `will payload of ${will.payload.length} bytes is above messageSizeLimit ${config.messageSizeLimit}`);
+  }
   // The will outlives this read: its payload must not pin the socket chunk.
   conn.will = { ...will, payload: detachPayload(will.payload) };
   if (will.properties !== undefined) conn.will.properties = detachProperties({ ...will.properties });
 }
 
-function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number): void {
+function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number, why = 'authentication failed'): void {
   if (conn.state !== State.Connecting) return; // closed while authenticating
   if (code !== ReasonCode.Success) {
-    conn.refuse(code, 'authentication failed');
+    conn.refuse(code, why);
     return;
   }
   const broker = conn.broker;

@@ -49,12 +49,28 @@ export function handlePublish(conn: HandlerConnection, packet: PublishPacket): P
     }
   }
 
+  const config = broker.config;
+  // Limits refuse the message, not the connection: the topic is well-formed, only not accepted
+  // here (5.0 PUBACK/PUBREC 0x90 "not accepted by this Server"); too large a payload is 0x95
+  // (mosquitto's message_size_limit answers the same). 3.1.1 acknowledges and drops, as it does
+  // for a refused publish.
+  if (config.maxTopicLevels !== 0 && !isValidTopicName(topic, config.maxTopicLevels)) {
+    accept(conn, packet, topic, false, ReasonCode.TopicNameInvalid);
+    return;
+  }
+  if (config.messageSizeLimit !== 0 && packet.payload.length > config.messageSizeLimit) {
+    accept(conn, packet, topic, false, ReasonCode.PacketTooLarge);
+    return;
+  }
+
+  // The hooks in force now: setHooks() may have replaced them since the last packet.
   const allowed = broker.hooks.authorizePublish(conn, topic, qos, packet.retain);
-  if (isPromise(allowed)) return allowed.then((ok) => accept(conn, packet, topic, ok));
-  accept(conn, packet, topic, allowed);
+  if (isPromise(allowed)) return allowed.then((ok) => accept(conn, packet, topic, ok, ReasonCode.NotAuthorized));
+  accept(conn, packet, topic, allowed, ReasonCode.NotAuthorized);
 }
 
-function accept(conn: HandlerConnection, packet: PublishPacket, topic: string, allowed: boolean): void {
+/** Routes an allowed PUBLISH and acknowledges it; a refused one is acknowledged with `refusal` in 5.0. */
+function accept(conn: HandlerConnection, packet: PublishPacket, topic: string, allowed: boolean, refusal: number): void {
   const qos = packet.qos;
   const packetId = packet.packetId ?? 0;
   const v5 = conn.protocolVersion === 5;
@@ -75,7 +91,7 @@ function accept(conn: HandlerConnection, packet: PublishPacket, topic: string, a
     return;
   }
   // 5.0: say why. 0x10 "No matching subscribers" is information, not failure.
-  const reasonCode = allowed ? ReasonCode.NoMatchingSubscribers : ReasonCode.NotAuthorized;
+  const reasonCode = allowed ? ReasonCode.NoMatchingSubscribers : refusal;
   if (!allowed && qos === 2) conn.session!.releaseIncoming(packetId);
   conn.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode });
 }

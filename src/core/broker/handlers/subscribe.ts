@@ -5,7 +5,7 @@
 import { ReasonCode } from '../../codec/constants.js';
 import { MqttError } from '../../codec/errors.js';
 import type { QoS, SubscribePacket, Subscription } from '../../codec/types.js';
-import { parseSubscriptionFilter } from '../../topic/validate.js';
+import { MAX_TOPIC_LEVELS, parseSubscriptionFilter } from '../../topic/validate.js';
 import { isPromise } from '../hooks.js';
 import type { Message } from '../message.js';
 import type { HandlerConnection, MaybePromise, SessionHandle, SubscriptionOptions } from '../types.js';
@@ -15,40 +15,36 @@ export function handleSubscribe(conn: HandlerConnection, packet: SubscribePacket
   const subs = packet.subscriptions;
   const ids = packet.properties?.subscriptionIdentifiers;
   const subscriptionIds = ids !== undefined && ids.length > 0 ? [ids[0]!] : undefined;
+  const broker = conn.broker;
+  // maxTopicLevels makes a deeper filter invalid here: SUBACK 0x8F "not allowed", 3.1.1 0x80.
+  const maxLevels = broker.config.maxTopicLevels === 0 ? MAX_TOPIC_LEVELS : Math.min(broker.config.maxTopicLevels, MAX_TOPIC_LEVELS);
   const results: MaybePromise<QoS | false>[] = [];
   const shared: boolean[] = [];
+  const invalid: boolean[] = [];
   let async = false;
   for (const sub of subs) {
     let parsed;
     try {
-      parsed = parseSubscriptionFilter(sub.topicFilter);
+      parsed = parseSubscriptionFilter(sub.topicFilter, maxLevels);
     } catch {
       results.push(false);
       shared.push(false);
+      invalid.push(true);
       continue;
     }
+    invalid.push(false);
     const isShared = parsed.shareGroup !== undefined;
     // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error.
     if (isShared && sub.noLocal === true) throw new MqttError(ReasonCode.ProtocolError, 'No Local on a shared subscription');
     shared.push(isShared);
-    const qos = (sub.qos > conn.broker.config.maxQoS ? conn.broker.config.maxQoS : sub.qos) as QoS;
-    const r = conn.broker.hooks.authorizeSubscribe(conn, sub.topicFilter, qos);
+    const qos = (sub.qos > broker.config.maxQoS ? broker.config.maxQoS : sub.qos) as QoS;
+    // The hooks in force now: setHooks() may have replaced them since the last packet.
+    const r = broker.hooks.authorizeSubscribe(conn, sub.topicFilter, qos);
     if (isPromise(r)) async = true;
     results.push(r);
   }
-  // Invalid filters are marked with -1 so SUBACK can tell them from refused ones.
-  const invalid = subs.map((sub, i) => results[i] === false && !isValidFilter(sub.topicFilter));
   if (!async) return finish(conn, packet, results as (QoS | false)[], invalid, shared, subscriptionIds, v5);
   return Promise.all(results).then((granted) => finish(conn, packet, granted, invalid, shared, subscriptionIds, v5));
-}
-
-function isValidFilter(filter: string): boolean {
-  try {
-    parseSubscriptionFilter(filter);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function finish(
@@ -64,9 +60,17 @@ function finish(
   const broker = conn.broker;
   const reasonCodes: number[] = [];
   const retainedFor: { sub: Subscription; qos: QoS }[] = [];
+  const maxSubscriptions = broker.config.maxSubscriptions;
   for (let i = 0; i < packet.subscriptions.length; i++) {
     const sub = packet.subscriptions[i]!;
     const qos = granted[i]!;
+    if (qos !== false && maxSubscriptions !== 0 && session.subscriptionCount >= maxSubscriptions && !session.hasSubscription(sub.topicFilter)) {
+      // Past maxSubscriptions: 0x97 Quota exceeded (3.1.1: 0x80); replacing a filter held is fine.
+      const code = v5 ? ReasonCode.QuotaExceeded : 0x80;
+      reasonCodes.push(code);
+      broker.emit('subscribe', conn, sub.topicFilter, code);
+      continue;
+    }
     if (qos === false) {
       // 3.1.1 has one failure code, 0x80 [MQTT-3.9.3-2]; 5.0 says which failure.
       const code = !v5 ? 0x80 : invalid[i] ? ReasonCode.TopicFilterInvalid : ReasonCode.NotAuthorized;
