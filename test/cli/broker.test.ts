@@ -259,7 +259,7 @@ describe('mqt broker (running)', () => {
     for (const r of records) expect(new Date(r.time as string).toISOString()).toBe(r.time);
     expect(records.map((r) => r.event)).toEqual(['listening', 'connect', 'subscribe', 'disconnect', 'stopped']);
     expect(records[0]).toMatchObject({
-      listeners: [{ transport: 'mqtt', url: `mqtt://127.0.0.1:${broker.port}`, address: '127.0.0.1', port: broker.port }],
+      listeners: [{ kind: 'tcp', url: `mqtt://127.0.0.1:${broker.port}`, address: '127.0.0.1', port: broker.port }],
     });
     expect(records[1]).toMatchObject({ clientId: 'j1', protocolVersion: 5, username: 'ann', remoteAddress: '127.0.0.1', sessionPresent: false });
     expect(records[2]).toMatchObject({ clientId: 'j1', topicFilter: 'j/#', qos: 2 });
@@ -365,7 +365,7 @@ describe('broker log rendering', () => {
   const at = new Date(2024, 0, 2, 3, 4, 5, 6);
 
   it.each<[BrokerLogRecord, string]>([
-    [{ event: 'listening', listeners: [{ transport: 'mqtt', url: 'mqtt://[::1]:1883', address: '::1', port: 1883 }] }, 'mqt broker listening on mqtt://[::1]:1883'],
+    [{ event: 'listening', listeners: [{ kind: 'tcp', url: 'mqtt://[::1]:1883', address: '::1', port: 1883 }] }, 'mqt broker listening on mqtt://[::1]:1883'],
     [{ event: 'stopped', signal: 'SIGINT' }, 'mqt broker stopped (SIGINT)'],
     [
       { event: 'connect', clientId: 'c1', protocolVersion: 3, username: 'u', remoteAddress: '10.0.0.1', sessionPresent: true },
