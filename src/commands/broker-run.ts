@@ -5,33 +5,42 @@
  */
 import { isIPv4 } from 'node:net';
 import { reasonCodeName } from '../core/codec/constants.js';
-import { createBroker, type Broker, type LogLevel } from '../core/broker/index.js';
+import { createBroker, type Broker, type ListenerAddress, type LogLevel } from '../core/broker/index.js';
+import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
+import { loadServerTls } from '../core/net/tls-server.js';
+import { BrokerAccess } from './broker-access.js';
+import type { BrokerFlags } from './broker-options.js';
+import { planBroker, type BrokerPlan } from './broker-plan.js';
 import { capYoungGeneration } from './broker-heap.js';
 import { CliError } from './errors.js';
 import { colorFor } from './render/color.js';
 import { jsonLine, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
 
 export interface BrokerRunOptions {
-  port: number;
-  host: string;
-  wsPort: number | undefined;
-  maxInflight: number | undefined;
-  maxQueued: number | undefined;
-  maxPacketSize: number | undefined;
-  maxKeepalive: number | undefined;
-  verbose: boolean;
-  json: boolean;
+  /** The flags as given (undefined: not on the command line). */
+  flags: BrokerFlags;
   debug: boolean;
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
-/** The path MQTT over WebSocket is conventionally served on; the listener accepts any path. */
-const WS_PATH = '/mqtt';
-
 export async function runBroker(options: BrokerRunOptions): Promise<void> {
+  const { flags } = options;
   const out = colorFor('stdout');
   const err = colorFor('stderr');
+  const warn = (message: string): void => {
+    process.stderr.write(`mqt broker: ${err.yellow('warning')}: ${message}\n`);
+  };
+
+  const conf = flags['config-file'] !== undefined ? readConf(flags['config-file']) : undefined;
+  const plan = planBroker(flags, conf);
+  const access = loadAccess(plan);
+  for (const w of plan.warnings) warn(w);
+  if (flags.check) {
+    checkTls(plan);
+    process.stdout.write(checkSummary(flags['config-file']!, plan));
+    return;
+  }
 
   // `mqt broker -v | head` must not crash the broker when the reader goes away: stop logging instead.
   let stdoutOpen = true;
@@ -42,24 +51,20 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const print = (record: BrokerLogRecord): void => {
     if (!stdoutOpen) return;
     const now = new Date();
-    process.stdout.write(options.json ? jsonLine(now, record) : textLine(now, record, out));
+    process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
+  };
+  const log = (level: LogLevel, message: string): void => {
+    // Errors and warnings always; the broker's chatter only when asked for.
+    if (level === 'debug' || (level === 'info' && !flags.verbose)) return;
+    const tag = level === 'error' ? err.red('error') : level === 'warn' ? err.yellow('warning') : level;
+    process.stderr.write(`mqt broker: ${tag}: ${options.debug ? message : oneLine(message)}\n`);
   };
 
   // A broker runs for weeks: what V8's young generation grows to while clients connect it keeps.
   const uncapYoungGeneration = capYoungGeneration();
-  const broker = createBroker({
-    maxInflight: options.maxInflight,
-    maxQueued: options.maxQueued,
-    maxPacketSize: options.maxPacketSize,
-    maxKeepalive: options.maxKeepalive,
-    log: (level: LogLevel, message: string) => {
-      // Errors and warnings always; the broker's chatter only when asked for.
-      if (level === 'debug' || (level === 'info' && !options.verbose)) return;
-      const tag = level === 'error' ? err.red('error') : level === 'warn' ? err.yellow('warning') : level;
-      process.stderr.write(`mqt broker: ${tag}: ${options.debug ? message : oneLine(message)}\n`);
-    },
-  });
-  if (options.verbose) observe(broker, print);
+  const hooks = access.hooks();
+  const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), log });
+  if (flags.verbose) observe(broker, print);
 
   // Listen for the stop signals first, so one that arrives during start-up still stops cleanly.
   // `once`: a second Ctrl-C while closing gets Node's default, an immediate exit.
@@ -68,28 +73,26 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     onSignal = resolve;
   });
   for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
+  // SIGHUP re-reads the password and ACL files and the certificates, without dropping anyone.
+  const onHangup = (): void => {
+    void reload(broker, access, log);
+  };
+  process.on('SIGHUP', onHangup);
 
   try {
-    let addresses;
+    let opened: ListenerAddress[];
     try {
-      addresses = await broker.listen({ port: options.port, host: options.host, ...(options.wsPort !== undefined ? { ws: options.wsPort } : {}) });
+      opened = await broker.listen(plan.listeners);
     } catch (cause) {
       await broker.close();
-      throw listenError(cause, options);
+      throw listenError(cause);
     }
-    const listeners: ListenerRecord[] = addresses.map((a, i) => {
-      const transport = i === 0 ? 'mqtt' : 'ws';
-      const url = `${transport}://${urlHost(a.address)}:${a.port}${transport === 'ws' ? WS_PATH : ''}`;
-      return { transport, url, address: a.address, port: a.port };
-    });
+    const listeners: ListenerRecord[] = opened.map((a) => ({ kind: a.kind, url: a.url, address: a.address, port: a.port }));
 
-    // Like mosquitto 2: beyond loopback with anonymous access deserves a warning (there is no auth yet).
-    const exposed = [...new Set(listeners.map((l) => l.address).filter((a) => !isLoopback(a)))];
+    // Like mosquitto 2: beyond loopback with anonymous access deserves a warning.
+    const exposed = [...new Set(opened.filter((a) => !isLoopback(a.address) && access.allowsAnonymous(a.name)).map((a) => a.address))];
     if (exposed.length > 0) {
-      process.stderr.write(
-        `mqt broker: ${err.yellow('warning')}: listening on ${exposed.join(' and ')} beyond loopback with anonymous access; ` +
-          'anyone who can reach this machine can connect, publish and subscribe\n',
-      );
+      warn(`listening on ${exposed.join(' and ')} beyond loopback with anonymous access; anyone who can reach this machine can connect, publish and subscribe`);
     }
     print({ event: 'listening', listeners });
 
@@ -98,9 +101,58 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     print({ event: 'stopped', signal });
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    process.off('SIGHUP', onHangup);
     process.stdout.off('error', onStdoutError);
     uncapYoungGeneration();
   }
+}
+
+/** SIGHUP: the access files, then the certificates; each outcome one log line. */
+async function reload(broker: Broker, access: BrokerAccess, log: (level: LogLevel, message: string) => void): Promise<void> {
+  for (const r of access.reload()) log(r.ok ? 'info' : 'error', r.line);
+  for (const e of await broker.reloadTls()) log('error', `${e}; keeping the certificate read before`);
+}
+
+function readConf(path: string): MosquittoConf {
+  try {
+    return readMosquittoConf(path);
+  } catch (cause) {
+    throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
+}
+
+function loadAccess(plan: BrokerPlan): BrokerAccess {
+  try {
+    return BrokerAccess.load(plan);
+  } catch (cause) {
+    throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
+}
+
+/** --check: every TLS listener's files load and pass the start-up checks. */
+function checkTls(plan: BrokerPlan): void {
+  for (const l of plan.listeners) {
+    if (l.tls === undefined) continue;
+    try {
+      loadServerTls(l.tls);
+    } catch (cause) {
+      throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+    }
+  }
+}
+
+function checkSummary(file: string, plan: BrokerPlan): string {
+  const lines = [`${file}: OK`];
+  for (const l of plan.listeners) {
+    const a = plan.access.get(l.name!)!;
+    const who = [
+      a.passwordFile !== undefined ? `users from ${a.passwordFile}` : undefined,
+      a.aclFile !== undefined ? `ACL ${a.aclFile}` : undefined,
+      a.allowAnonymous ? 'anonymous allowed' : 'anonymous refused',
+    ].filter((w) => w !== undefined);
+    lines.push(`  ${l.kind} on ${urlHost(l.host ?? '127.0.0.1')}:${l.port} (${who.join(', ')})`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
@@ -145,29 +197,28 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void): void
 }
 
 /** Why listening failed, as one line that says what to change. */
-function listenError(cause: unknown, options: BrokerRunOptions): CliError {
-  const e = cause as NodeJS.ErrnoException & { port?: unknown };
-  const port = typeof e.port === 'number' ? e.port : options.port;
-  // The WebSocket listener starts second; its port is the one that failed when the error names it.
-  const flag = options.wsPort !== undefined && port === options.wsPort && port !== options.port ? '--ws-port' : '--port';
-  const host = options.host;
+function listenError(cause: unknown): CliError {
+  const e = cause as NodeJS.ErrnoException & { port?: unknown; address?: unknown; listener?: { kind: string; host?: string; port: number } };
+  const port = e.listener?.port ?? (typeof e.port === 'number' ? e.port : undefined);
+  const host = e.listener?.host ?? (typeof e.address === 'string' ? e.address : '127.0.0.1');
+  const what = e.listener !== undefined ? `the ${e.listener.kind} listener's ` : '';
   let message: string;
   switch (e.code) {
     case 'EADDRINUSE':
-      message = `port ${port} on ${host} is already in use; choose another with ${flag}`;
+      message = `${what}port ${port} on ${host} is already in use; choose another port`;
       break;
     case 'EACCES':
-      message = `no permission to listen on port ${port} on ${host} (ports below 1024 need privileges); choose another with ${flag}`;
+      message = `no permission to listen on port ${port} on ${host} (ports below 1024 need privileges); choose another port`;
       break;
     case 'EADDRNOTAVAIL':
-      message = `cannot listen on ${host}: that address is not on this machine; check --host`;
+      message = `cannot listen on ${host}: that address is not on this machine; check --host or the listener's address`;
       break;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      message = `cannot resolve host '${host}'; check --host`;
+      message = `cannot resolve host '${host}'; check --host or the listener's address`;
       break;
     default:
-      message = `cannot listen on ${urlHost(host)}:${port}: ${cause instanceof Error ? cause.message : String(cause)}`;
+      message = cause instanceof Error ? cause.message : String(cause);
   }
   return new CliError(message, { command: 'broker', cause });
 }

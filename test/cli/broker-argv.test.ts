@@ -33,6 +33,14 @@ describe('quickBrokerArgs', () => {
     ['--debug', 'broker', '--verbose'],
     ['-d', 'broker', '--port', '01883'],
     ['broker', '--host', 'broker', '--json'],
+    ['broker', '-c', 'mosquitto.conf'],
+    ['broker', '--config-file=/etc/mosquitto/mosquitto.conf', '--check'],
+    ['broker', '--tls-port', '8883', '--cert', 'server.crt', '--key', 'server.key', '--cafile', 'ca.crt', '--require-certificate'],
+    ['broker', '--wss-port', '0', '--cert', 'c.pem', '--key', 'k.pem', '--capath', 'cas', '--use-identity-as-username', '--tls-version', 'tlsv1.3'],
+    ['broker', '--password-file', 'passwd', '--acl-file', 'acl', '--allow-anonymous', 'true'],
+    ['broker', '--allow-anonymous=false', '--allow-from', '127.0.0.0/8', '--allow-from', '::1,10.0.0.0/8', '--deny-from', '127.0.0.2'],
+    ['broker', '--max-connections', '1000', '--max-subscriptions', '50', '--max-topic-levels', '8', '--max-queue-memory', '512M'],
+    ['broker', '--max-queue-memory', '1048576'],
   ];
 
   it.each(plain.map((argv) => [argv.join(' '), argv] as const))('takes `mqt %s` as the whole CLI does', async (_line, argv) => {
@@ -41,19 +49,17 @@ describe('quickBrokerArgs', () => {
     expect(quick).toEqual(await yargsOptions(argv));
   });
 
-  it('fills the defaults yargs fills: port 1883 on loopback, nothing else set', () => {
-    expect(quickBrokerArgs(['broker'])).toEqual({
-      port: 1883,
-      host: '127.0.0.1',
-      wsPort: undefined,
-      maxInflight: undefined,
-      maxQueued: undefined,
-      maxPacketSize: undefined,
-      maxKeepalive: undefined,
-      verbose: false,
-      json: false,
-      debug: false,
-    });
+  it('leaves every flag not given undefined (a -c file\'s setting then stands) and the switches off', () => {
+    const { flags, debug } = quickBrokerArgs(['broker'])!;
+    expect(debug).toBe(false);
+    expect(flags).toMatchObject({ check: false, verbose: false, json: false });
+    for (const [name, value] of Object.entries(flags)) if (!['check', 'verbose', 'json'].includes(name)) expect([name, value]).toEqual([name, undefined]);
+  });
+
+  it('reads sizes with k, M and G, and repeated lists in order', () => {
+    expect(quickBrokerArgs(['broker', '--max-queue-memory', '2G'])!.flags['max-queue-memory']).toBe(2 * 1024 ** 3);
+    expect(quickBrokerArgs(['broker', '--max-queue-memory', '64k'])!.flags['max-queue-memory']).toBe(65_536);
+    expect(quickBrokerArgs(['broker', '--deny-from', '10.0.0.1', '--deny-from', '10.0.0.2,10.0.0.3'])!.flags['deny-from']).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   });
 
   // Help, version, mistakes and forms it does not know: yargs prints the help or the error.
@@ -81,6 +87,17 @@ describe('quickBrokerArgs', () => {
     ['broker', '--no-verbose'],
     ['broker', '--verbose=true'],
     ['broker', '--wsPort', '9001'],
+    ['broker', '--tls-port', '8883'],
+    ['broker', '--wss-port', '8884', '--cert', 'c.pem'],
+    ['broker', '--key', 'k.pem'],
+    ['broker', '--check'],
+    ['broker', '--tls-port', '1883', '--cert', 'c', '--key', 'k', '--port', '1883'],
+    ['broker', '--allow-anonymous', 'yes'],
+    ['broker', '--tls-version', 'tlsv1.0'],
+    ['broker', '--max-queue-memory', '12T'],
+    ['broker', '--allow-from', '10.0.0.1,,10.0.0.2'],
+    ['broker', '--require-certificate=true'],
+    ['broker', '-c', 'a.conf', '-c', 'b.conf'],
   ];
 
   it.each(others.map((argv) => [argv.join(' '), argv] as const))('leaves `mqt %s` to yargs', (_line, argv) => {
@@ -90,7 +107,7 @@ describe('quickBrokerArgs', () => {
   it('leaves to yargs forms that yargs still runs the broker with', async () => {
     for (const argv of [['broker', '-p1884'], ['broker', '-vd'], ['broker', '--wsPort', '9001']]) {
       runBroker.mockClear();
-      expect(await yargsOptions(argv)).toMatchObject(argv[1] === '-p1884' ? { port: 1884 } : argv[1] === '-vd' ? { verbose: true, debug: true } : { wsPort: 9001 });
+      expect(await yargsOptions(argv)).toMatchObject(argv[1] === '-p1884' ? { flags: { port: 1884 } } : argv[1] === '-vd' ? { flags: { verbose: true }, debug: true } : { flags: { 'ws-port': 9001 } });
     }
   });
 });

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { connect, type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { connect } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopback } from '../../src/commands/broker-run.js';
 import { colorFor } from '../../src/commands/render/color.js';
 import { clock, jsonLine, oneLine, printable, textLine, type BrokerLogRecord } from '../../src/commands/render/broker-log.js';
-import { MQT_BIN, REPO_ROOT, spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
+import { cleanUpMqt, mqttClient, nextMessage, startMqt, stop, trackClient, type RunningBroker } from '../helpers/mqt-process.js';
+import { spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
 
 // `mqt broker` as a user runs it: the built binary in a child process, real clients over
 // TCP and WebSocket, signals to stop it. Ports come from binding port 0 first.
@@ -36,81 +36,13 @@ async function occupy(): Promise<{ server: Server; port: number }> {
   return { server, port: (server.address() as { port: number }).port };
 }
 
-interface RunningBroker {
-  child: ChildProcessWithoutNullStreams;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first stdout match of `pattern` (checked against all output so far). */
-  waitForStdout(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** Exit code and signal, once the process has ended. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcessWithoutNullStreams>();
-const clients = new Set<MqttClient>();
 const servers = new Set<Server>();
 
 afterEach(async () => {
-  for (const c of clients) c.end(true);
-  clients.clear();
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  children.clear();
+  cleanUpMqt();
   await Promise.all([...servers].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   servers.clear();
 });
-
-/** Starts `mqt …args` and leaves it running; afterEach kills whatever is left. */
-function startMqt(args: string[]): RunningBroker {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [MQT_BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-    for (const w of [...waiters]) w();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString('utf8');
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => {
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    });
-  });
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForStdout: (pattern, timeoutMs = 5000) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const m = pattern.exec(out);
-          if (m !== null) {
-            done();
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`mqt exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; stdout: ${out}; stderr: ${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${pattern} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
-}
 
 /** Starts the broker on a free port and waits for its listener line. */
 async function startBroker(extra: string[] = []): Promise<RunningBroker & { port: number }> {
@@ -121,35 +53,6 @@ async function startBroker(extra: string[] = []): Promise<RunningBroker & { port
   return { ...broker, port };
 }
 
-/** An MQTT.js client, connected (CONNACK received); afterEach force-closes it. */
-function mqttClient(url: string, options: IClientOptions = {}): Promise<{ client: MqttClient; connack: IConnackPacket }> {
-  const client = connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  clients.add(client);
-  return new Promise((resolve, reject) => {
-    client.once('error', reject);
-    client.once('connect', (connack) => {
-      client.off('error', reject);
-      // A broker DISCONNECT with a reason later must not crash the worker.
-      client.on('error', () => undefined);
-      resolve({ client, connack });
-    });
-  });
-}
-
-function nextMessage(client: MqttClient, timeoutMs = 5000): Promise<{ topic: string; payload: string; qos: number }> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no message within ${timeoutMs} ms`)), timeoutMs);
-    client.once('message', (topic, payload, packet) => {
-      clearTimeout(timer);
-      resolve({ topic, payload: payload.toString(), qos: packet.qos });
-    });
-  });
-}
-
-async function stop(broker: RunningBroker, signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  broker.child.kill(signal);
-  return broker.exited;
-}
 
 // ---- starting, serving and stopping ----------------------------------------------------
 
@@ -259,7 +162,7 @@ describe('mqt broker (running)', () => {
     for (const r of records) expect(new Date(r.time as string).toISOString()).toBe(r.time);
     expect(records.map((r) => r.event)).toEqual(['listening', 'connect', 'subscribe', 'disconnect', 'stopped']);
     expect(records[0]).toMatchObject({
-      listeners: [{ transport: 'mqtt', url: `mqtt://127.0.0.1:${broker.port}`, address: '127.0.0.1', port: broker.port }],
+      listeners: [{ kind: 'tcp', url: `mqtt://127.0.0.1:${broker.port}`, address: '127.0.0.1', port: broker.port }],
     });
     expect(records[1]).toMatchObject({ clientId: 'j1', protocolVersion: 5, username: 'ann', remoteAddress: '127.0.0.1', sessionPresent: false });
     expect(records[2]).toMatchObject({ clientId: 'j1', topicFilter: 'j/#', qos: 2 });
@@ -293,7 +196,7 @@ describe('mqt broker (running)', () => {
     for (const m of ['m1', 'm2', 'm3']) await pub.publishAsync('q/t', m, { qos: 1 });
     const received: string[] = [];
     const back = connect(url, { clientId: 'away', clean: false, reconnectPeriod: 0 });
-    clients.add(back);
+    trackClient(back);
     back.on('message', (_topic, payload) => received.push(payload.toString()));
     await new Promise((resolve) => back.once('connect', resolve));
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -365,7 +268,7 @@ describe('broker log rendering', () => {
   const at = new Date(2024, 0, 2, 3, 4, 5, 6);
 
   it.each<[BrokerLogRecord, string]>([
-    [{ event: 'listening', listeners: [{ transport: 'mqtt', url: 'mqtt://[::1]:1883', address: '::1', port: 1883 }] }, 'mqt broker listening on mqtt://[::1]:1883'],
+    [{ event: 'listening', listeners: [{ kind: 'tcp', url: 'mqtt://[::1]:1883', address: '::1', port: 1883 }] }, 'mqt broker listening on mqtt://[::1]:1883'],
     [{ event: 'stopped', signal: 'SIGINT' }, 'mqt broker stopped (SIGINT)'],
     [
       { event: 'connect', clientId: 'c1', protocolVersion: 3, username: 'u', remoteAddress: '10.0.0.1', sessionPresent: true },

@@ -6,7 +6,8 @@
 import type { ChalkInstance } from 'chalk';
 
 export interface ListenerRecord {
-  transport: 'mqtt' | 'ws';
+  kind: 'tcp' | 'tls' | 'ws' | 'wss';
+  /** mqtt://, mqtts://, ws:// or wss:// with the bound address and port (and /mqtt for WebSocket). */
   url: string;
   address: string;
   port: number;
