@@ -59,7 +59,7 @@ const port = (describe: string, defaultDescription?: string): BrokerOption & { k
 export const BROKER_OPTIONS = {
   'config-file': { kind: 'text', group: 'Listeners:', alias: 'c', describe: "Read this mosquitto.conf (listeners, TLS, users, ACLs, limits); flags override what it says" },
   check: { kind: 'switch', group: 'Listeners:', describe: 'Check the configuration (with -c: the file and every file it names) and exit without starting' },
-  port: port('TCP port for MQTT (0 picks a free port)', '1883, unless only --tls-port/--wss-port are given'),
+  port: { ...port('TCP port for MQTT (0 picks a free port)', '1883, unless only --tls-port/--wss-port are given'), alias: 'p' },
   host: { kind: 'text', group: 'Listeners:', describe: 'Address to listen on; loopback unless you say otherwise (0.0.0.0 or :: for every interface)', defaultDescription: DEFAULT_HOST },
   'tls-port': port('Also serve MQTT over TLS on this port (needs --cert and --key)'),
   'ws-port': port('Also serve MQTT over WebSocket on this port (path /mqtt, subprotocol mqtt)'),
@@ -129,7 +129,7 @@ export function parseValue(name: BrokerOptionName, text: string): number | strin
       return text === 'true';
     case 'text':
     case 'list':
-      if (text.trim() === '') throw new Error(`--${name} needs a value`);
+      if (text.trim() === '') throw new Error(name === 'host' ? '--host needs an address or a host name' : `--${name} needs a value`);
       return text;
     case 'switch':
       throw new Error(`--${name} takes no value`);
@@ -171,7 +171,7 @@ export function checkFlags(f: BrokerFlags): void {
     for (let j = i + 1; j < ports.length; j++) {
       const [a, pa] = ports[i]!;
       const [b, pb] = ports[j]!;
-      if (pa !== undefined && pa !== 0 && pa === pb) throw new Error(`${b} must differ from ${a} (both are ${pa})`);
+      if (pa !== undefined && pa !== 0 && pa === pb) throw new Error(`${b} must differ from ${a}`);
     }
   }
   const secure = f['tls-port'] !== undefined || f['wss-port'] !== undefined;

@@ -65,19 +65,21 @@ export function planBroker(flags: BrokerFlags, conf: MosquittoConf | undefined):
   }
 
   const limits = conf?.limits ?? {};
+  // mosquitto's 0 is "no limit" for these; ours is the largest value the broker takes.
+  const unlimited = (v: number | undefined, max: number | undefined): number | undefined => (v === 0 ? max : v);
   const broker: BrokerPlan['broker'] = {};
   const set = <K extends keyof BrokerPlan['broker']>(key: K, value: BrokerPlan['broker'][K] | undefined): void => {
     if (value !== undefined) broker[key] = value;
   };
-  set('maxInflight', flags['max-inflight'] ?? limits.maxInflight);
-  set('maxQueued', flags['max-queued'] ?? limits.maxQueued);
+  set('maxInflight', flags['max-inflight'] ?? unlimited(limits.maxInflight, 65_535));
+  set('maxQueued', flags['max-queued'] ?? unlimited(limits.maxQueued, 100_000_000));
   set('maxPacketSize', flags['max-packet-size'] ?? limits.maxPacketSize);
   set('maxKeepalive', flags['max-keepalive'] ?? limits.maxKeepalive);
   set('retainAvailable', limits.retainAvailable);
   set('messageSizeLimit', limits.messageSizeLimit);
   set('maxConnections', flags['max-connections']);
-  set('maxSubscriptions', flags['max-subscriptions'] ?? limits.maxSubscriptions);
-  set('maxTopicLevels', flags['max-topic-levels'] ?? limits.maxTopicLevels);
+  set('maxSubscriptions', flags['max-subscriptions'] ?? unlimited(limits.maxSubscriptions, undefined));
+  set('maxTopicLevels', flags['max-topic-levels'] ?? unlimited(limits.maxTopicLevels, undefined));
   set('maxQueueMemory', flags['max-queue-memory'] ?? limits.maxQueueMemory);
   return { listeners: specs.map((s) => s.spec), access, broker, warnings };
 }

@@ -5,9 +5,9 @@
  */
 import { isIPv4 } from 'node:net';
 import { reasonCodeName } from '../core/codec/constants.js';
-import { createBroker, type Broker, type ListenerAddress, type LogLevel } from '../core/broker/index.js';
+import { createBroker, type Broker, type ListenerRecord as ListenerAddress, type LogLevel } from '../core/broker/index.js';
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
-import { loadServerTls } from '../core/net/tls-server.js';
+import { loadTlsServer } from '../core/net/tls-server.js';
 import { BrokerAccess } from './broker-access.js';
 import type { BrokerFlags } from './broker-options.js';
 import { planBroker, type BrokerPlan } from './broker-plan.js';
@@ -37,7 +37,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const access = loadAccess(plan);
   for (const w of plan.warnings) warn(w);
   if (flags.check) {
-    checkTls(plan);
+    await checkTls(plan);
     process.stdout.write(checkSummary(flags['config-file']!, plan));
     return;
   }
@@ -75,7 +75,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   for (const signal of STOP_SIGNALS) process.once(signal, onSignal);
   // SIGHUP re-reads the password and ACL files and the certificates, without dropping anyone.
   const onHangup = (): void => {
-    void reload(broker, access, log);
+    void reload(broker, access, log, (line) => process.stderr.write(`mqt broker: ${line}\n`));
   };
   process.on('SIGHUP', onHangup);
 
@@ -85,7 +85,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
       opened = await broker.listen(plan.listeners);
     } catch (cause) {
       await broker.close();
-      throw listenError(cause);
+      throw listenError(cause, flags);
     }
     const listeners: ListenerRecord[] = opened.map((a) => ({ kind: a.kind, url: a.url, address: a.address, port: a.port }));
 
@@ -108,8 +108,12 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
 }
 
 /** SIGHUP: the access files, then the certificates; each outcome one log line. */
-async function reload(broker: Broker, access: BrokerAccess, log: (level: LogLevel, message: string) => void): Promise<void> {
-  for (const r of access.reload()) log(r.ok ? 'info' : 'error', r.line);
+async function reload(broker: Broker, access: BrokerAccess, log: (level: LogLevel, message: string) => void, notice: (line: string) => void): Promise<void> {
+  // What was re-read is said always: the operator asked for it.
+  for (const r of access.reload()) {
+    if (r.ok) notice(r.line);
+    else log('error', r.line);
+  }
   for (const e of await broker.reloadTls()) log('error', `${e}; keeping the certificate read before`);
 }
 
@@ -130,11 +134,11 @@ function loadAccess(plan: BrokerPlan): BrokerAccess {
 }
 
 /** --check: every TLS listener's files load and pass the start-up checks. */
-function checkTls(plan: BrokerPlan): void {
+async function checkTls(plan: BrokerPlan): Promise<void> {
   for (const l of plan.listeners) {
     if (l.tls === undefined) continue;
     try {
-      loadServerTls(l.tls);
+      await loadTlsServer(l.tls);
     } catch (cause) {
       throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
     }
@@ -197,18 +201,22 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void): void
 }
 
 /** Why listening failed, as one line that says what to change. */
-function listenError(cause: unknown): CliError {
+function listenError(cause: unknown, flags: BrokerFlags): CliError {
   const e = cause as NodeJS.ErrnoException & { port?: unknown; address?: unknown; listener?: { kind: string; host?: string; port: number } };
   const port = e.listener?.port ?? (typeof e.port === 'number' ? e.port : undefined);
   const host = e.listener?.host ?? (typeof e.address === 'string' ? e.address : '127.0.0.1');
   const what = e.listener !== undefined ? `the ${e.listener.kind} listener's ` : '';
+  // From the command line, the flag that chose the port; from a file, its listener line.
+  const portFlags = ['port', 'tls-port', 'ws-port', 'wss-port'] as const;
+  const flag = portFlags.find((f) => flags[f] === port) ?? (flags.port === undefined && port === 1883 && flags['config-file'] === undefined ? 'port' : undefined);
+  const choose = flag !== undefined ? `choose another with --${flag}` : 'choose another port';
   let message: string;
   switch (e.code) {
     case 'EADDRINUSE':
-      message = `${what}port ${port} on ${host} is already in use; choose another port`;
+      message = `${what}port ${port} on ${host} is already in use; ${choose}`;
       break;
     case 'EACCES':
-      message = `no permission to listen on port ${port} on ${host} (ports below 1024 need privileges); choose another port`;
+      message = `no permission to listen on port ${port} on ${host} (ports below 1024 need privileges); ${choose}`;
       break;
     case 'EADDRNOTAVAIL':
       message = `cannot listen on ${host}: that address is not on this machine; check --host or the listener's address`;

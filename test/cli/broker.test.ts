@@ -14,7 +14,7 @@ import { spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
 const STACK_LINE = /^\s+at .+/m;
 
 beforeAll(() =>
-  assertFreshBuild(['cli-broker.ts', 'commands/broker.ts', 'commands/broker-argv.ts', 'commands/broker-options.ts', 'commands/broker-run.ts', 'commands/broker-heap.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']),
+  assertFreshBuild(['cli-broker.ts', 'commands/broker.ts', 'commands/broker-argv.ts', 'commands/broker-options.ts', 'commands/broker-run.ts', 'commands/broker-plan.ts', 'commands/broker-access.ts', 'commands/broker-heap.ts', 'commands/render/broker-log.ts', 'commands/render/color.ts']),
 );
 
 // ---- helpers ---------------------------------------------------------------------------
