@@ -9,6 +9,7 @@ import { createBroker, type Broker, type ListenerRecord as ListenerAddress, type
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
 import { loadTlsServer } from '../core/net/tls-server.js';
 import { BrokerAccess } from './broker-access.js';
+import { logSinks, stderrWrite, stdoutWrite, type LogSinks } from './broker-log-sinks.js';
 import type { BrokerFlags } from './broker-options.js';
 import { planBroker, type BrokerPlan } from './broker-plan.js';
 import { capYoungGeneration } from './broker-heap.js';
@@ -28,6 +29,9 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const { flags } = options;
   const out = colorFor('stdout');
   const err = colorFor('stderr');
+  const plain = colorFor('stdout', { NO_COLOR: '1' });
+  // A log file gets no colour codes; stdout and stderr as their terminals allow.
+  const chalkFor = (write: (text: string) => void): typeof out => (write === stdoutWrite ? out : write === stderrWrite ? err : plain);
   const warn = (message: string): void => {
     process.stderr.write(`mqt broker: ${err.yellow('warning')}: ${message}\n`);
   };
@@ -48,23 +52,32 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     stdoutOpen = false;
   };
   process.stdout.on('error', onStdoutError);
+  const sinks = logSinks(conf?.log, flags.verbose);
   const print = (record: BrokerLogRecord): void => {
     if (!stdoutOpen) return;
     const now = new Date();
-    process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
+    // The listening and stopped lines are the command's own: always on stdout.
+    if (record.event === 'listening' || record.event === 'stopped') {
+      process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
+      return;
+    }
+    for (const write of sinks.records) write(flags.json ? jsonLine(now, record) : textLine(now, record, chalkFor(write)));
   };
   const log = (level: LogLevel, message: string): void => {
     // Errors and warnings always; the broker's chatter only when asked for.
-    if (level === 'debug' || (level === 'info' && !flags.verbose)) return;
-    const tag = level === 'error' ? err.red('error') : level === 'warn' ? err.yellow('warning') : level;
-    process.stderr.write(`mqt broker: ${tag}: ${options.debug ? message : oneLine(message)}\n`);
+    if ((level === 'debug' && !sinks.debug) || (level === 'info' && !sinks.info)) return;
+    for (const write of sinks.lines) {
+      const c = chalkFor(write);
+      const tag = level === 'error' ? c.red('error') : level === 'warn' ? c.yellow('warning') : level;
+      write(`mqt broker: ${tag}: ${options.debug ? message : oneLine(message)}\n`);
+    }
   };
 
   // A broker runs for weeks: what V8's young generation grows to while clients connect it keeps.
   const uncapYoungGeneration = capYoungGeneration();
   const hooks = access.hooks();
   const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), log });
-  if (flags.verbose) observe(broker, print);
+  observe(broker, print, sinks);
 
   // Listen for the stop signals first, so one that arrives during start-up still stops cleanly.
   // `once`: a second Ctrl-C while closing gets Node's default, an immediate exit.
@@ -167,8 +180,9 @@ export function isLoopback(address: string): boolean {
 }
 
 /** The broker's events as log records: one line per connect, disconnect, (un)subscribe, will and client error. */
-function observe(broker: Broker, print: (record: BrokerLogRecord) => void): void {
-  broker.on('client', (client, sessionPresent) => {
+function observe(broker: Broker, print: (record: BrokerLogRecord) => void, sinks: LogSinks): void {
+  if (sinks.records.length === 0) return;
+  if (sinks.connections) broker.on('client', (client, sessionPresent) => {
     print({
       event: 'connect',
       clientId: client.clientId,
@@ -178,10 +192,10 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void): void
       sessionPresent,
     });
   });
-  broker.on('disconnect', (client, reason) => {
+  if (sinks.connections) broker.on('disconnect', (client, reason) => {
     print({ event: 'disconnect', clientId: client.clientId, remoteAddress: client.remoteAddress, reason });
   });
-  broker.on('subscribe', (client, topicFilter, result) => {
+  if (sinks.subscriptions) broker.on('subscribe', (client, topicFilter, result) => {
     // A result of 0x80 or more is a refusal (SUBACK failure code), below it the granted QoS.
     print(
       result >= 0x80
@@ -189,13 +203,13 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void): void
         : { event: 'subscribe', clientId: client.clientId, topicFilter, qos: result },
     );
   });
-  broker.on('unsubscribe', (client, topicFilter) => {
+  if (sinks.subscriptions) broker.on('unsubscribe', (client, topicFilter) => {
     print({ event: 'unsubscribe', clientId: client.clientId, topicFilter });
   });
-  broker.on('will', (client, message) => {
+  if (sinks.connections) broker.on('will', (client, message) => {
     print({ event: 'will', clientId: client.clientId, topic: message.topic, qos: message.qos, retain: message.retain, payloadBytes: message.payload.length });
   });
-  broker.on('clientError', (client, error) => {
+  if (sinks.connections) broker.on('clientError', (client, error) => {
     print({ event: 'client-error', clientId: client?.clientId, remoteAddress: client?.remoteAddress, message: error.message });
   });
 }

@@ -105,6 +105,24 @@ describe('mqt broker -c', () => {
     expect(await stop(broker)).toEqual({ code: 0, signal: null });
   });
 
+  it('writes its log where log_dest says, with connection messages as mosquitto does by default', async () => {
+    const port = await freePort();
+    const logFile = join(dir, 'broker.log');
+    const conf = write('log.conf', `listener ${port} 127.0.0.1\nallow_anonymous true\nlog_dest file ${logFile}\nlog_type all\n`);
+    const broker = startMqt(['broker', '-c', conf]);
+    await broker.waitForStdout(/listening.*\n/);
+    const { client } = await mqttClient(`mqtt://127.0.0.1:${port}`, { clientId: 'logged-one' });
+    await client.subscribeAsync('log/#');
+    await client.endAsync();
+    await expect.poll(() => readFileSync(logFile, 'utf8'), { timeout: 5000 }).toMatch(/disconnect\s+logged-one/);
+    const text = readFileSync(logFile, 'utf8');
+    expect(text).toMatch(/connect\s+logged-one from 127\.0\.0\.1/);
+    expect(text).toMatch(/subscribe\s+logged-one log\/# qos 0/);
+    expect(text).not.toContain('\u001b[');
+    expect(broker.stdout()).toBe(`mqt broker listening on mqtt://127.0.0.1:${port}\n`);
+    expect(await stop(broker)).toEqual({ code: 0, signal: null });
+  });
+
   it('refuses a directive it does not know, naming the file, the line and the directive', async () => {
     const conf = write('unknown.conf', `listener ${await freePort()} 127.0.0.1\nallow_anonymous true\nbridge_protocol_versio mqttv311\n`);
     const r = await spawnMqt(['broker', '-c', conf]);

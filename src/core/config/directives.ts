@@ -79,7 +79,7 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   s('sys_interval', 'global'),
   s('include_dir', 'global', 'the files ending .conf in the directory, sorted as mosquitto sorts them; main file only'),
   // ---- logging ----
-  s('log_dest', 'global', 'stdout, stderr, file PATH, syslog, topic or none'),
+  s('log_dest', 'global', 'stdout, stderr, file PATH or none (syslog and topic are refused)'),
   s('log_type', 'global'),
   s('log_timestamp', 'global'),
   s('connection_messages', 'global'),
@@ -96,7 +96,7 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ign('persistence_file', 'global', 'mqt keeps its own store files inside persistence_location'),
   ign('pid_file', 'global', 'mqt does not daemonize nor write a pid file; a service manager knows its pid'),
   ign('log_timestamp_format', 'global', 'mqt\'s log timestamps have one fixed format'),
-  ign('log_facility', 'global', 'mqt logs to syslog with its default facility'),
+  ign('log_facility', 'global', 'mqt does not log to syslog, so a facility changes nothing'),
   ign('websockets_log_level', 'global', 'it tunes libwebsockets\' own debug output, which mqt does not use'),
   ign('websockets_headers_size', 'global', 'mqt\'s WebSocket server sizes its header buffer itself'),
   ign('set_tcp_nodelay', 'global', 'mqt writes each connection\'s output once per tick, so Nagle\'s delay does not build up'),

@@ -396,7 +396,10 @@ class Parser {
   private logDest(l: ConfLine, at: ConfSource, fail: (p: string) => never): void {
     if (l.args.length === 0) fail('log_dest needs a value: stdout, stderr, file PATH, syslog, topic or none');
     const word = l.args[0]!;
-    if (word === 'dlt') fail('mqt does not support log_dest dlt (the automotive DLT daemon); use stdout, stderr, file PATH, syslog or topic');
+    if (word === 'dlt') fail('mqt does not support log_dest dlt (the automotive DLT daemon); use stdout, stderr, file PATH or none');
+    // Node has no syslog socket of its own, and a $SYS log topic is for the $SYS work still to come.
+    if (word === 'syslog') fail('mqt does not support log_dest syslog; use log_dest stderr (journald keeps it under systemd) or log_dest file PATH');
+    if (word === 'topic') fail('mqt does not support log_dest topic yet; use log_dest stdout, stderr or file PATH');
     if (!(LOG_DESTS as readonly string[]).includes(word)) fail(`log_dest takes stdout, stderr, file PATH, syslog, topic or none, not "${word}"`);
     const kind = word as LogDestKind;
     const dest = this.conf.log.dest;

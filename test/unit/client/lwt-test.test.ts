@@ -405,8 +405,17 @@ describe('runLwtTest in-process', () => {
   });
 
   it('a broker that loses wills fails kill', async () => {
-    // Wills are publishes the broker authorizes like any other: refusing them drops them.
-    const connection = await serve({ hooks: { authorizePublish: (client) => !client.clientId.startsWith('mqt-lwt-test-') } });
+    // Wills are publishes the broker authorizes like any other: refusing them drops them. The
+    // broker also asks at CONNECT (a will its client may not publish is refused there): allow
+    // that first question, refuse when the will is published.
+    const asked = new Set<string>();
+    const authorizePublish = (client: { clientId: string }): boolean => {
+      if (!client.clientId.startsWith('mqt-lwt-test-')) return true;
+      if (asked.has(client.clientId)) return false;
+      asked.add(client.clientId);
+      return true;
+    };
+    const connection = await serve({ hooks: { authorizePublish } });
     const [r] = await runLwtTest({ ...base, connection, modes: ['kill'], will: { topic: undefined, payload: Buffer.from('x'), qos: 0, retain: false } });
     expect(r).toMatchObject({ pass: false, observed: 'no will' });
   });

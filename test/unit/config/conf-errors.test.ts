@@ -30,7 +30,9 @@ const CASES: Array<[string, string, number, string]> = [
   ['http_dir', `${L}protocol websockets\nhttp_dir /var/www\n`, 3, "mqt does not support http_dir: mqt's WebSocket listeners serve no files"],
   ['user', 'user mosquitto\n', 1, 'mqt does not support user: mqt does not switch user when started as root; remove it and start mqt as that user (systemd User=)'],
   ['mount_point', `${L}mount_point site/\n`, 2, 'mqt does not support mount_point: mqt has no mount points; topics would not be prefixed'],
-  ['log_dest dlt', 'log_dest dlt\n', 1, 'mqt does not support log_dest dlt (the automotive DLT daemon); use stdout, stderr, file PATH, syslog or topic'],
+  ['log_dest dlt', 'log_dest dlt\n', 1, 'mqt does not support log_dest dlt (the automotive DLT daemon); use stdout, stderr, file PATH or none'],
+  ['log_dest syslog', 'log_dest syslog\n', 1, 'mqt does not support log_dest syslog; use log_dest stderr (journald keeps it under systemd) or log_dest file PATH'],
+  ['log_dest topic', 'log_dest topic\n', 1, 'mqt does not support log_dest topic yet; use log_dest stdout, stderr or file PATH'],
   ['a Unix socket listener', 'listener 0 /run/mqtt.sock\n', 1, 'listener 0 is a Unix socket listener in mosquitto; mqt has none, use a TCP port (1-65535)'],
   // ---- values ----
   ['a listener without port', 'listener\n', 1, 'listener needs a port: listener PORT [ADDRESS]'],

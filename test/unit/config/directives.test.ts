@@ -19,7 +19,7 @@ const SAMPLE: Record<string, string> = {
   ciphers: 'listener 18001\ncertfile c\nkeyfile k\nciphers HIGH',
   'ciphers_tls1.3': 'listener 18001\ncertfile c\nkeyfile k\nciphers_tls1.3 TLS_AES_256_GCM_SHA384',
   include_dir: 'include_dir d',
-  log_dest: 'log_dest syslog',
+  log_dest: 'log_dest stderr',
   log_type: 'log_type debug',
   max_queue_memory: 'max_queue_memory 64M',
   allow_from: 'allow_from 127.0.0.1/32',

@@ -218,7 +218,7 @@ describe('values', () => {
 
   it('log_dest none drops the destinations before it; log_type none drops the types before it', () => {
     expect(parseMosquittoConf('log_dest stderr\nlog_dest none\n', 'm.conf').log.dest).toEqual([{ kind: 'none' }]);
-    expect(parseMosquittoConf('log_dest stderr\nlog_dest none\nlog_dest syslog\nlog_dest syslog\n', 'm.conf').log.dest).toEqual([{ kind: 'syslog' }]);
+    expect(parseMosquittoConf('log_dest stderr\nlog_dest none\nlog_dest stdout\nlog_dest stdout\n', 'm.conf').log.dest).toEqual([{ kind: 'stdout' }]);
     expect(parseMosquittoConf('log_type all\nlog_type none\nlog_type error\n', 'm.conf').log.types).toEqual(['error']);
     expect(parseMosquittoConf('log_type error\nlog_type none\n', 'm.conf').log.types).toEqual(['none']);
   });
