@@ -55,7 +55,7 @@ export interface BrokerOptions {
   maxQueueMemory?: number;
   /**
    * Largest PUBLISH payload accepted, bytes (mosquitto's message_size_limit). Larger ones are not
-   * routed: 5.0 PUBACK/PUBREC 0x95 Packet too large, QoS 0 and 3.1.1 acknowledged and dropped; a
+   * routed: 5.0 PUBACK/PUBREC 0x83 Implementation specific error, QoS 0 and 3.1.1 acknowledged and dropped; a
    * larger will payload is refused at CONNECT. Default 0: no limit.
    */
   messageSizeLimit?: number;

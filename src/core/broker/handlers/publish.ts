@@ -51,15 +51,16 @@ export function handlePublish(conn: HandlerConnection, packet: PublishPacket): P
 
   const config = broker.config;
   // Limits refuse the message, not the connection: the topic is well-formed, only not accepted
-  // here (5.0 PUBACK/PUBREC 0x90 "not accepted by this Server"); too large a payload is 0x95
-  // (mosquitto's message_size_limit answers the same). 3.1.1 acknowledges and drops, as it does
-  // for a refused publish.
+  // here (5.0 PUBACK/PUBREC 0x90 "not accepted by this Server"); too large a payload is 0x83
+  // Implementation specific error, as mosquitto.conf(5) documents for message_size_limit (0x95,
+  // which mosquitto 2.0.11 sends, is not a PUBACK reason code). 3.1.1 acknowledges and drops, as
+  // it does for a refused publish.
   if (config.maxTopicLevels !== 0 && !isValidTopicName(topic, config.maxTopicLevels)) {
     accept(conn, packet, topic, false, ReasonCode.TopicNameInvalid);
     return;
   }
   if (config.messageSizeLimit !== 0 && packet.payload.length > config.messageSizeLimit) {
-    accept(conn, packet, topic, false, ReasonCode.PacketTooLarge);
+    accept(conn, packet, topic, false, ReasonCode.ImplementationSpecificError);
     return;
   }
 
