@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/core/auth/password-file.js';
 import { testCerts } from '../helpers/certs.js';
+import { freePort } from '../helpers/free-port.js';
 import { cleanUpMqt, mqttClient, nextMessage, startMqt, stop } from '../helpers/mqt-process.js';
 import { spawnMqt } from '../helpers/spawn-mqt.js';
 
@@ -16,14 +15,6 @@ import { spawnMqt } from '../helpers/spawn-mqt.js';
 const dir = mkdtempSync(join(tmpdir(), 'mqt-broker-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => cleanUpMqt());
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function write(name: string, text: string): string {
   const path = join(dir, name);

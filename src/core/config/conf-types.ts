@@ -3,6 +3,7 @@
  * filled in (an absent field means "the file does not say"; the part of mqt that maps this onto
  * the broker applies mqt's defaults). Another part of mqt maps it; keep these names.
  */
+import type { TlsServerFiles } from '../net/tls-server.js';
 
 /** Where something was declared: the file as given (relative to the working directory, as mosquitto) and its 1-based line. */
 export interface ConfSource {
@@ -28,17 +29,8 @@ export interface SecurityConf {
   denyFrom?: string[];
 }
 
-export interface ListenerTlsConf {
-  certFile: string;
-  keyFile: string;
-  caFile?: string;
-  caPath?: string;
-  requireCertificate?: boolean;
-  /** The minimum TLS version (mosquitto.conf(5): "the minimum version of the TLS protocol"). */
-  tlsVersion?: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3';
-  ciphers?: string;
-  ciphersTls13?: string;
-}
+/** A listener's TLS settings: the very shape the broker's TLS listeners take (net/tls-server.ts). */
+export type ListenerTlsConf = TlsServerFiles;
 
 export interface ListenerConf extends SecurityConf {
   /** tls/wss when certfile and keyfile are set; ws/wss when `protocol websockets`. */

@@ -3,7 +3,7 @@
  * and the checks made once it is complete (TLS needs certfile and keyfile; TLS-only settings on a
  * plain listener; two listeners that would bind the same port and address).
  */
-import { ConfError, type ConfSource, type ListenerConf, type SecurityConf } from './conf-types.js';
+import { ConfError, type ConfSource, type ListenerConf, type ListenerTlsConf, type SecurityConf } from './conf-types.js';
 
 /** A listener being read: its settings, and where each was set (for errors and duplicates). */
 export interface Draft {
@@ -14,12 +14,13 @@ export interface Draft {
   protocol?: 'mqtt' | 'websockets';
   certFile?: string;
   keyFile?: string;
-  caFile?: string;
-  caPath?: string;
-  requireCertificate?: boolean;
-  tlsVersion?: 'tlsv1.1' | 'tlsv1.2' | 'tlsv1.3';
-  ciphers?: string;
-  ciphersTls13?: string;
+  // The rest of the TLS settings, each optional while the file is read.
+  caFile?: ListenerTlsConf['caFile'];
+  caPath?: ListenerTlsConf['caPath'];
+  requireCertificate?: ListenerTlsConf['requireCertificate'];
+  tlsVersion?: ListenerTlsConf['tlsVersion'];
+  ciphers?: ListenerTlsConf['ciphers'];
+  ciphersTls13?: ListenerTlsConf['ciphersTls13'];
   maxConnections?: number;
   useIdentityAsUsername?: boolean;
   security: SecurityConf;
