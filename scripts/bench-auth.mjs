@@ -13,7 +13,7 @@
  * with the ratio. A refused CONNECT fails the run: the password must have been checked.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -126,6 +126,9 @@ try {
   const names = existsSync(opts.mosquitto) ? ['mosquitto', 'mqt'] : ['mqt'];
   if (existsSync('/usr/bin/mosquitto_passwd')) execFileSync('/usr/bin/mosquitto_passwd', ['-c', '-b', passwd, USER, PASSWORD]);
   else execFileSync(process.execPath, [join(root, 'bin/mqt.js'), 'passwd', '-c', '-b', passwd, USER, PASSWORD]);
+  // mosquitto started as root drops to its own user, which must still read the file.
+  chmodSync(dir, 0o755);
+  chmodSync(passwd, 0o644);
   const results = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const name of names) {
