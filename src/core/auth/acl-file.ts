@@ -9,7 +9,8 @@
  * refuses those outright); a %u pattern never matches an anonymous client.
  */
 import { readFileSync } from 'node:fs';
-import { filterCovers, filtersOverlap, topicMatches } from './topic-filter.js';
+import { topicMatches } from '../topic/match.js';
+import { filterCovers, filtersOverlap } from './topic-filter.js';
 
 const READ = 1;
 const WRITE = 2;

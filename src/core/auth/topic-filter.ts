@@ -1,6 +1,6 @@
 /**
- * Topic/filter relations the ACL needs, walked level by level on the strings (no split, no allocation):
- * matches (topic against filter), overlaps (some topic matches both filters), covers (every topic the inner
+ * Filter/filter relations the ACL needs (a topic against a filter is topic/match.ts's topicMatches),
+ * walked level by level on the strings (no split, no allocation): overlaps (some topic matches both filters), covers (every topic the inner
  * filter matches, the outer matches). A filter whose first level is a wildcard never matches a $ topic.
  */
 
@@ -16,27 +16,6 @@ function sameLevel(a: string, ai: number, ae: number, b: string, bi: number, be:
 
 function isWild(s: string, i: number, e: number): boolean {
   return e - i === 1 && (s.charCodeAt(i) === 43 /* + */ || s.charCodeAt(i) === 35); /* # */
-}
-
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.charCodeAt(0) === 36 /* $ */ && (filter[0] === '+' || filter[0] === '#')) return false;
-  let fi = 0;
-  let ti = 0;
-  for (;;) {
-    const fe = levelEnd(filter, fi);
-    if (fe - fi === 1 && filter.charCodeAt(fi) === 35) return true; // # matches this level on, and the parent
-    const te = levelEnd(topic, ti);
-    if (!(fe - fi === 1 && filter.charCodeAt(fi) === 43)) {
-      if (fe - fi !== te - ti) return false;
-      for (let k = 0; k < fe - fi; k++) if (filter.charCodeAt(fi + k) !== topic.charCodeAt(ti + k)) return false;
-    }
-    const fDone = fe >= filter.length;
-    const tDone = te >= topic.length;
-    if (tDone) return fDone || (filter.length - fe === 2 && filter.charCodeAt(fe + 1) === 35); // "a/#" matches "a"
-    if (fDone) return false;
-    fi = fe + 1;
-    ti = te + 1;
-  }
 }
 
 function dollarBlocked(a: string, b: string): boolean {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAclFile } from '../../../src/core/auth/acl-file.js';
-import { filterCovers, filtersOverlap, topicMatches } from '../../../src/core/auth/topic-filter.js';
+import { filterCovers, filtersOverlap } from '../../../src/core/auth/topic-filter.js';
+import { topicMatches } from '../../../src/core/topic/match.js';
 
 describe('topic filter relations', () => {
   it('matches', () => {
