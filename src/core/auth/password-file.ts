@@ -4,7 +4,7 @@
  *   user:$6$<base64 salt>$<base64 hash>               SHA-512(password || salt) (mosquitto_passwd -H sha512)
  * Base64 is the standard alphabet with padding (as mosquitto writes it; checked against /usr/bin/mosquitto_passwd).
  */
-import { createHash, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export type HashType = 'sha512-pbkdf2' | 'sha512';
@@ -69,8 +69,37 @@ function digest(entry: PasswordEntry, password: Buffer | string): Buffer {
   return createHash('sha512').update(password).update(entry.salt).digest();
 }
 
+/**
+ * A reconnecting client sends the password it sent last time; the table remembers, per user, a
+ * keyed tag of the last password that verified, and a CONNECT whose password has that tag is let
+ * in without running PBKDF2 again (~3 µs instead of ~150 µs; mosquitto spends the full 101 rounds
+ * every time). Only a password that verified is remembered, so a wrong guess always costs the full
+ * hash; the tag is HMAC-SHA256 under a key drawn for this table, so the memory never holds the
+ * password or an unkeyed hash of it. The table is rebuilt on every reload, which forgets them all,
+ * and set()/delete() forget that user.
+ */
+class VerifiedTags {
+  private readonly key = randomBytes(32);
+  private readonly tags = new Map<string, Buffer>();
+
+  tag(password: Buffer | string): Buffer {
+    return createHmac('sha256', this.key).update(password).digest();
+  }
+  matches(username: string, tag: Buffer): boolean {
+    const known = this.tags.get(username);
+    return known !== undefined && timingSafeEqual(known, tag);
+  }
+  remember(username: string, tag: Buffer): void {
+    this.tags.set(username, tag);
+  }
+  forget(username: string): void {
+    this.tags.delete(username);
+  }
+}
+
 export class PasswordTable {
   private readonly byName = new Map<string, PasswordEntry>();
+  private readonly verified = new VerifiedTags();
 
   constructor(entries: Iterable<PasswordEntry> = []) {
     for (const e of entries) this.byName.set(e.username, e);
@@ -91,12 +120,17 @@ export class PasswordTable {
   /** Adds or replaces a user; a replaced user keeps its place in the file. */
   set(entry: PasswordEntry): void {
     this.byName.set(entry.username, entry);
+    this.verified.forget(entry.username);
   }
   delete(username: string): boolean {
+    this.verified.forget(username);
     return this.byName.delete(username);
   }
 
-  /** Constant time in the hash; an unknown user still costs one PBKDF2 so timing does not reveal it. */
+  /**
+   * Constant time in the hash; an unknown user still costs one PBKDF2 so timing does not reveal it.
+   * A `$7$` user's password that verified before is recognised by its tag (VerifiedTags).
+   */
   verify(username: string, password: Buffer | undefined): boolean {
     const entry = this.byName.get(username);
     if (entry === undefined) {
@@ -107,7 +141,12 @@ export class PasswordTable {
       digest(entry, '');
       return false;
     }
-    return timingSafeEqual(digest(entry, password), entry.hash);
+    if (entry.type !== 'sha512-pbkdf2') return timingSafeEqual(digest(entry, password), entry.hash);
+    const tag = this.verified.tag(password);
+    if (this.verified.matches(username, tag)) return true;
+    const ok = timingSafeEqual(digest(entry, password), entry.hash);
+    if (ok) this.verified.remember(username, tag);
+    return ok;
   }
 
   /** The file text, users in order, one `user:hash` a line. */
