@@ -229,6 +229,8 @@ export interface HandlerConnection extends ClientInfo {
   sendBytes(buf: Buffer): void;
   /** Queues `template` with its two packet-id bytes at `offset` set to `id` (acks with nothing allocated). */
   sendWithId(template: Buffer, offset: number, id: number): void;
+  /** Writes what is queued now instead of at the end of the tick. */
+  flush(): void;
   startKeepalive(seconds: number): void;
   refuse(code: number, why: string): void;
   disconnectWith(code: number, why: string, properties?: Properties): void;
