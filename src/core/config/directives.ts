@@ -73,10 +73,10 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   s('max_packet_size', 'global'),
   s('max_keepalive', 'global'),
   s('retain_available', 'global'),
-  s('persistence', 'global'),
+  s('persistence', 'global', 'true is accepted with a warning: mqt keeps its state in memory only for now'),
   s('retained_persistence', 'global', 'the same as persistence (mosquitto\'s other name for it)'),
-  s('persistence_location', 'global'),
-  s('sys_interval', 'global'),
+  s('persistence_location', 'global', 'read and kept for the store; nothing is written there yet'),
+  s('sys_interval', 'global', 'a value above 0 is accepted with a warning: mqt does not publish $SYS yet'),
   s('include_dir', 'global', 'the files ending .conf in the directory, sorted as mosquitto sorts them; main file only'),
   // ---- logging ----
   s('log_dest', 'global', 'stdout, stderr, file PATH or none (syslog and topic are refused)'),
@@ -91,9 +91,9 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ext('max_queue_memory', 'global', 'mqt extension: bytes in all queues together; a number with an optional k, M or G (x1024); 0 is unlimited'),
 
   // ---- accepted and ignored: harmless to ignore ----
-  ign('autosave_interval', 'global', 'mqt writes each acknowledged message to its store as it arrives, there is no periodic save'),
-  ign('autosave_on_changes', 'global', 'mqt writes each acknowledged message to its store as it arrives, there is no periodic save'),
-  ign('persistence_file', 'global', 'mqt keeps its own store files inside persistence_location'),
+  ign('autosave_interval', 'global', 'mqt takes no periodic snapshot of its state'),
+  ign('autosave_on_changes', 'global', 'mqt takes no periodic snapshot of its state'),
+  ign('persistence_file', 'global', 'mqt writes no mosquitto.db file'),
   ign('pid_file', 'global', 'mqt does not daemonize nor write a pid file; a service manager knows its pid'),
   ign('log_timestamp_format', 'global', 'mqt\'s log timestamps have one fixed format'),
   ign('log_facility', 'global', 'mqt does not log to syslog, so a facility changes nothing'),

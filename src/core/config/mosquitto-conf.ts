@@ -339,12 +339,21 @@ class Parser {
       case 'persistence':
       case 'retained_persistence':
         this.conf.persistence = bool();
+        // Debian's own mosquitto.conf says `persistence true`: start, but never let it pass for durable.
+        if (this.conf.persistence && !this.warned.has('persistence')) {
+          this.warned.add('persistence');
+          this.warn(`${at.file}:${at.line}: ${l.name} true: mqt keeps retained messages and sessions in memory only for now; they are lost when the broker stops`);
+        }
         return;
       case 'persistence_location':
         this.conf.persistenceLocation = str(this.global);
         return;
       case 'sys_interval':
         this.conf.sysInterval = int(0, 65535);
+        if (this.conf.sysInterval > 0 && !this.warned.has('sys_interval')) {
+          this.warned.add('sys_interval');
+          this.warn(`${at.file}:${at.line}: sys_interval ${this.conf.sysInterval}: mqt does not publish $SYS topics yet`);
+        }
         return;
       case 'include_dir':
         return this.includeDir(text(), file, l.line, level);
