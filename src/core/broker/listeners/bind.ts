@@ -16,16 +16,9 @@ export interface Bound {
 
 /** `ipv6Only`: mosquitto's socket_domain ipv6 on '::' takes no IPv4 clients (IPV6_V6ONLY). */
 export function bind(port: number, host: string, gate: Gate, log: ListenerLog, onSocket: (socket: Socket) => void, ipv6Only = false): Promise<Bound> {
-  const sockets = new Set<Socket>();
-  // One function for every socket of this listener, not a closure each.
-  const forget = function (this: Socket): void {
-    sockets.delete(this);
-  };
   // noDelay: our own once-per-tick batching decides latency, not Nagle against delayed ACKs.
   const server = createServer({ noDelay: true }, (socket) => {
     if (!gate.admit(socket)) return;
-    sockets.add(socket);
-    socket.on('close', forget);
     onSocket(socket);
   });
   return new Promise((resolve, reject) => {
@@ -39,7 +32,7 @@ export function bind(port: number, host: string, gate: Gate, log: ListenerLog, o
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            for (const s of sockets) s.destroy();
+            for (const s of gate.sockets) s.destroy();
           }),
       });
     });

@@ -18,12 +18,14 @@ interface Refusals {
 
 export class Gate {
   private readonly rules: AddressRules | undefined;
-  private open = 0;
+  /** The admitted sockets still open: their count is what maxConnections limits, and the listener destroys them when it closes. */
+  readonly sockets = new Set<Socket>();
   private readonly refusals = new Map<string, Refusals>();
-  /** One function for every admitted socket of this listener, not a closure each. */
-  private readonly release = (): void => {
-    this.open--;
-  };
+  /**
+   * The one 'close' listener the door puts on a socket, shared by all (no closure, no once()
+   * wrapper each: an idle connection's bytes are counted).
+   */
+  private readonly release: (this: Socket) => void;
   /** Set once the listener knows its bound name. */
   name: string;
 
@@ -36,11 +38,15 @@ export class Gate {
     private readonly now: () => number = Date.now,
   ) {
     this.name = name;
+    const sockets = this.sockets;
+    this.release = function (this: Socket): void {
+      sockets.delete(this);
+    };
     this.rules = allowFrom === undefined && denyFrom === undefined ? undefined : new AddressRules(allowFrom, denyFrom);
   }
 
   get connections(): number {
-    return this.open;
+    return this.sockets.size;
   }
 
   /** Whether `socket` may go on; a refused one is destroyed here. */
@@ -51,13 +57,13 @@ export class Gate {
       this.note(address ?? 'an unknown address', `refused a connection from ${address ?? 'an unknown address'} (allowFrom/denyFrom)`);
       return false;
     }
-    if (this.maxConnections !== undefined && this.open >= this.maxConnections) {
+    if (this.maxConnections !== undefined && this.sockets.size >= this.maxConnections) {
       socket.destroy();
       this.note('\0max', `refused a connection from ${address ?? 'an unknown address'}: ${this.maxConnections} open already (maxConnections)`);
       return false;
     }
-    this.open++;
-    socket.once('close', this.release);
+    this.sockets.add(socket);
+    socket.on('close', this.release);
     return true;
   }
 
