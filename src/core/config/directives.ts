@@ -142,7 +142,7 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ref('global_max_clients', 'global', 'use max_connections per listener'),
   ref('global_max_connections', 'global', 'use max_connections per listener'),
   ref('websockets_origin', 'listener', 'mqt does not check the Origin header'),
-  ref('max_topic_alias_broker', 'listener', 'mqt does not send topic aliases it chose itself'),
+  ref('max_topic_alias_broker', 'listener', 'mqt uses as many outgoing topic aliases as each client allows and has no cap of its own to set'),
   ...BRIDGE_DIRECTIVES.map((name) => ref(name, 'global', BRIDGE)),
 ];
 
