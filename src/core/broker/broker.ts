@@ -22,6 +22,9 @@ import { listen, type ListenerRecord, type ListenerSpec, type ListenOptions, typ
 import { Message } from './message.js';
 import { QueueMemory } from './queue-memory.js';
 import { MemoryRetainedStore } from './retained.js';
+import type { BrokerStore } from '../store/types.js';
+import { Persistence } from './persistence.js';
+import { restoreState, type RestoreCounts } from './restore.js';
 import { Router } from './router.js';
 import { Deadline, Scheduler } from './scheduler.js';
 import type { Session } from './session.js';
@@ -51,6 +54,13 @@ export interface CreateBrokerOptions extends BrokerOptions {
   log?: (level: LogLevel, message: string) => void;
   /** Where retained messages live; in memory by default. */
   retained?: RetainedStore;
+  /**
+   * Where sessions, their messages and retained messages are kept across a restart (e.g.
+   * LmdbStore); none by default. The broker reads it back before its first listener opens
+   * (await broker.ready() before handle()), acknowledges nothing before it is stored, and closes
+   * the store in close().
+   */
+  store?: BrokerStore;
 }
 
 /** The transport of a stream handed to handle() by the embedding application. */
@@ -92,6 +102,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   private readonly flushAllBound = (): void => this.flushAll();
   private listeners_: Listener[] = [];
   private closed = false;
+  /** The store's side (persistence.ts); undefined when nothing is kept across a restart. */
+  readonly persistence: Persistence | undefined;
+  private readonly restoring: Promise<RestoreCounts> | undefined;
+  private restored = false;
   /**
    * Connections still waiting for their CONNECT, in the order they came (a Set keeps it): one
    * deadline, for the oldest, instead of one per connection.
@@ -112,7 +126,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.retained = options.retained ?? new MemoryRetainedStore();
     this.backpressure = new Backpressure(this.config.maxQueued, this.config.stallTimeoutMs, this.scheduler, (m) => this.log('warn', m));
     this.wills = new Wills(this, this.scheduler);
-    this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler);
+    this.persistence = options.store === undefined ? undefined : new Persistence(options.store, (level, m) => this.log(level, m));
+    this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler, this.persistence);
     this.inspect = new Inspector({
       sessions: this.sessions,
       router: this.router,
@@ -123,10 +138,44 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       refusedConnectionCount: () => this.refusedConnections,
       queueBytes: () => this.queueBudget.bytes,
     });
+    const persistence = this.persistence;
+    this.restoring = persistence === undefined ? undefined : this.restore(persistence).then((counts) => {
+      this.restored = true;
+      return counts;
+    });
+    // Seen by ready(), listen() and close(); not an unhandled rejection meanwhile.
+    this.restoring?.catch(() => undefined);
   }
 
   log(level: LogLevel, message: string): void {
     this.logFn?.(level, message);
+  }
+
+  /**
+   * Resolves once the store is read back (at once without a store), with what was restored;
+   * rejects with a one-line error when the store cannot be read. listen() waits for it.
+   */
+  ready(): Promise<RestoreCounts> {
+    return (this.restoring as Promise<RestoreCounts> | undefined) ?? Promise.resolve({ sessions: 0, deliveries: 0, messages: 0, retained: 0, ms: 0 });
+  }
+
+  private async restore(p: Persistence): Promise<RestoreCounts> {
+    const started = performance.now();
+    const state = await p.store.load();
+    const counts = restoreState(state, {
+      persistence: p,
+      sessions: this.sessions,
+      router: this.router,
+      retained: this.retained,
+      wills: this.wills,
+      queueBudget: this.queueBudget,
+      host: this,
+      now: Date.now(),
+    });
+    this.nextMessageId = Math.max(this.nextMessageId, counts.nextMessageId);
+    // Orphans removed, expired sessions ended: written before anyone connects.
+    await p.drain();
+    return { sessions: counts.sessions, deliveries: counts.deliveries, messages: counts.messages, retained: counts.retained, ms: performance.now() - started };
   }
 
   /**
@@ -158,6 +207,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
 
   /** Serves one client over a stream a listener accepted, with what the listener knows of it. */
   accept(stream: Duplex, info: TransportInfo): Connection {
+    if (this.restoring !== undefined && !this.restored) throw new Error('the broker is still reading its store back: await broker.ready() before handing it connections');
     const conn = new Connection(this, this, stream, info);
     if (this.closed) {
       conn.close('broker closed', false);
@@ -235,6 +285,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
    * `address`, `port` and `family` of the AddressInfo this returned before.
    */
   async listen(options: ListenOptions | ListenerSpec | ListenerSpec[]): Promise<ListenerRecord[]> {
+    await this.ready();
     const started = await listen(this.acceptBound, (m) => this.log('warn', m), options);
     this.listeners_.push(...started);
     return started.map((l) => ({ kind: l.kind, name: l.name, address: l.address.address, port: l.address.port, family: l.address.family, url: l.url }));
@@ -256,9 +307,19 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.flushAll();
     const stopping = this.listeners_.map((l) => l.close());
     this.listeners_ = [];
+    const p = this.persistence;
+    if (p !== undefined) {
+      try {
+        await this.restoring;
+        await p.drain();
+      } catch (err) {
+        this.log('error', `the store could not commit at close: ${(err as Error).message}`);
+      }
+    }
     this.sessions.clear();
     this.scheduler.close();
     await Promise.all(stopping);
+    if (p !== undefined) await p.store.close();
   }
 
   // ---- output batching -----------------------------------------------------------------
@@ -277,9 +338,28 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
 
   private flushAll(): void {
     this.flushScheduled = false;
+    // What this tick changed goes to the store first; the output below waits for that commit.
+    this.persistence?.endOfTick();
     const list = this.dirty;
     this.dirty = [];
     for (const conn of list) conn.flush();
+  }
+
+  /**
+   * Called by a connection about to write: true when its output must wait for the store. With
+   * writes staged it waits for the end of the tick (which commits them first), else it joins
+   * the commit under way.
+   */
+  holdOutput(conn: Connection): boolean {
+    const p = this.persistence;
+    if (p === undefined || !p.holding) return false;
+    if (p.uncommitted) {
+      this.markDirty(conn);
+      return true;
+    }
+    const buf = conn.outbox.take();
+    if (buf === undefined) return true;
+    return p.hold(conn, buf) || (conn.writeHeld(buf), true);
   }
 
   // ---- sessions (BrokerContext) --------------------------------------------------------
@@ -298,6 +378,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   openSession(conn: HandlerConnection, clean: boolean, expiryInterval: number): OpenedSession {
     const opened = this.sessions.open(conn.clientId, clean);
     opened.session.expiryInterval = expiryInterval;
+    this.persistence?.track(opened.session);
     (conn as Connection).session = opened.session;
     return opened;
   }
@@ -312,15 +393,29 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   }
 
   subscribe(session: SessionHandle, options: SubscriptionOptions): boolean {
-    return this.router.subscribe(session as Session, options);
+    const s = session as Session;
+    s.journal?.changed(s.record);
+    return this.router.subscribe(s, options);
   }
 
   unsubscribe(session: SessionHandle, topicFilter: string): boolean {
-    return this.router.unsubscribe(session as Session, topicFilter);
+    const s = session as Session;
+    const had = this.router.unsubscribe(s, topicFilter);
+    if (had) s.journal?.changed(s.record);
+    return had;
   }
 
   retainedFor(topicFilter: string, now: number): MaybePromise<Message[]> {
-    return this.retained.match(topicFilter, now);
+    const found = this.retained.match(topicFilter, now);
+    if (this.persistence === undefined) return found;
+    // Each match is a Message of its own; stored, it needs an id of its own too.
+    if (Array.isArray(found)) return this.renumber(found);
+    return found.then((list) => this.renumber(list));
+  }
+
+  private renumber(list: Message[]): Message[] {
+    for (const m of list) m.id = this.nextMessageId++;
+    return list;
   }
 
   // ---- messages ------------------------------------------------------------------------
@@ -333,7 +428,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
 
   /** Accepts a message for routing: retained store, events, then every matching session. */
   publish(msg: Message, from: ClientInfo | undefined, now = Date.now()): number {
-    if (msg.retain && this.config.retainAvailable) this.retained.store(msg);
+    if (msg.retain && this.config.retainAvailable) {
+      this.retained.store(msg);
+      this.persistence?.retained(msg);
+    }
     if (this.listenerCount('publish') > 0) this.emit('publish', msg, from);
     // Whoever publishes is whom a long queue holds back (backpressure.ts): only a live connection.
     const bp = this.backpressure;

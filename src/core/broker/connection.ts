@@ -26,6 +26,8 @@ export interface ConnectionHost {
   readonly scheduler: Scheduler;
   /** The connection has output for this tick: written in one pass at its end. */
   markDirty(conn: Connection): void;
+  /** True when the connection's output must wait for a store commit (the host takes or defers it). */
+  holdOutput(conn: Connection): boolean;
   connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void;
   connectionError(conn: Connection, error: Error, known: boolean): void;
 }
@@ -286,12 +288,35 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     this.dirty = false;
     const stream = this.stream;
     if (this.state === State.Closed && stream.destroyed) return;
+    // With a store, output waits until what the tick changed is durable (persistence.ts).
+    if (this.host.holdOutput(this)) return;
+    const out = this.outbox.take();
+    if (out !== undefined) this.write(out);
+  }
+
+  /** Output a store commit held back, now that the commit is durable. */
+  writeHeld(buf: Buffer): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    this.write(buf);
+  }
+
+  /** The store could not keep what this output acknowledged: it never goes out; the client sends again after reconnecting. */
+  failHeld(reason: string): void {
+    if (this.state === State.Closed) return;
+    this.outbox.clear();
+    this.close(reason, true);
+    this.stream.destroy();
+  }
+
+  private write(out: Buffer): void {
+    const stream = this.stream;
     const limit = this.host.config.maxClientBuffer;
     // Near the limit, the write's callback says when the stream has taken it: every write that
     // can leave the stream above the limit carries one. Not 'drain', which follows only a write
     // past the stream's highWaterMark (64 KiB since Node 22), whatever maxClientBuffer is.
-    const near = stream.writableLength + this.outbox.bytes > limit;
-    this.outbox.flush(stream, near ? (this.onWrittenBound ??= () => this.onWritten()) : undefined);
+    const near = stream.writableLength + out.length > limit;
+    stream.write(out, near ? (this.onWrittenBound ??= () => this.onWritten()) : undefined);
     if (stream.writableLength > limit) this.congested = true;
   }
 

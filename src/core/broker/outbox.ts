@@ -52,8 +52,14 @@ export class Outbox {
 
   /** Writes everything gathered as one buffer, `written` called once it is out; returns what socket.write returned. */
   flush(stream: Duplex, written?: () => void): boolean {
+    const out = this.take();
+    return out === undefined ? true : stream.write(out, written);
+  }
+
+  /** Everything gathered, as one buffer, and the outbox empty again; undefined when it was empty. */
+  take(): Buffer | undefined {
     const n = this.count;
-    if (n === 0) return true;
+    if (n === 0) return undefined;
     const first = this.buf0!;
     let out: Buffer;
     if (n === 1 && this.id0 === -1) {
@@ -81,7 +87,7 @@ export class Outbox {
     this.buf0 = undefined;
     this.count = 0;
     this.bytes = 0;
-    return stream.write(out, written);
+    return out;
   }
 
   clear(): void {

@@ -11,6 +11,8 @@ import type { PendingWill, SubscriptionOptions } from './types.js';
 export class Delivery {
   /** QoS 2 only: PUBREC arrived and PUBREL went out; waiting for PUBCOMP. */
   released = false;
+  /** Its place in the session's stored deliveries; 0 while not in a store. */
+  seq = 0;
   constructor(
     readonly message: Message,
     readonly qos: QoS,
@@ -22,6 +24,21 @@ export class Delivery {
 /** What a queued delivery counts against maxQueueMemory: its payload and topic (UTF-16 length, close enough). */
 export function queuedSize(d: Delivery): number {
   return d.message.payload.length + d.message.topic.length;
+}
+
+/**
+ * Where a durable session reports what changes in it (broker/persistence.ts): each call stages
+ * one write for the end of the tick's commit. Only a session that outlives its connection has one.
+ */
+export interface Journal {
+  /** `d` is queued (packetId 0) or in flight as `packetId`, or its state changed (released). */
+  putDelivery(record: SessionRecord, d: Delivery, packetId: number): void;
+  /** `d` is done (acknowledged, dropped, expired, refused): its stored copy goes. */
+  forgetDelivery(record: SessionRecord, d: Delivery): void;
+  putIncoming(record: SessionRecord, packetId: number): void;
+  removeIncoming(record: SessionRecord, packetId: number): void;
+  /** The session's own fields changed (subscriptions, expiry, will): rewritten at the end of the tick. */
+  changed(record: SessionRecord): void;
 }
 
 /** Session Expiry Interval meaning "never" (5.0 section 3.1.2.11.2). */
@@ -48,6 +65,10 @@ export class SessionRecord {
   nextPacketId = 1;
   /** The will waiting for its delay (5.0) after an unclean end. */
   will: PendingWill | undefined = undefined;
+  /** The next Delivery.seq of a stored delivery. */
+  nextSeq = 1;
+  /** In the journal's list of sessions whose own fields are rewritten at the end of this tick. */
+  journalDirty = false;
 
   constructor(readonly clientId: string) {}
 

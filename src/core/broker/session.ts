@@ -8,7 +8,7 @@ import type { QoS } from '../codec/types.js';
 import { isPromise } from './hooks.js';
 import type { Message } from './message.js';
 import type { Deadline } from './scheduler.js';
-import { Delivery, SessionRecord, queuedSize } from './session-record.js';
+import { Delivery, SessionRecord, queuedSize, type Journal } from './session-record.js';
 import type { ClientInfo, DeliveryTarget, SessionHandle, SessionHost } from './types.js';
 
 export { Delivery, NEVER_EXPIRES } from './session-record.js';
@@ -49,6 +49,8 @@ export class Session implements SessionHandle {
   /** Holding back made no progress for stallTimeoutMs: this session no longer holds anyone. */
   stalled = false;
   stall: Deadline | undefined = undefined;
+  /** Where a durable session reports its changes (persistence.ts); undefined when nothing is stored. */
+  journal: Journal | undefined = undefined;
 
   constructor(
     readonly record: SessionRecord,
@@ -69,6 +71,7 @@ export class Session implements SessionHandle {
 
   set expiryInterval(seconds: number) {
     this.record.expiryInterval = seconds;
+    this.journal?.changed(this.record);
   }
 
   get queued(): number {
@@ -127,6 +130,7 @@ export class Session implements SessionHandle {
     d.message.detach();
     this.record.enqueue(d);
     budget.bytes += size;
+    if (d.qos !== 0) this.journal?.putDelivery(this.record, d, 0);
     return true;
   }
 
@@ -142,6 +146,7 @@ export class Session implements SessionHandle {
     const d = this.shiftQueue();
     if (d === undefined) return false;
     if (d === this.readPending) this.readPending = undefined;
+    this.journal?.forgetDelivery(this.record, d);
     this.drop(d.message, why);
     return true;
   }
@@ -185,6 +190,7 @@ export class Session implements SessionHandle {
       const inflight = this.record.inflight;
       if (this.record.peek() === d) this.shiftQueue();
       else if (inflight !== undefined && inflight.get(this.resend[0]!) === d) inflight.delete(this.resend.shift()!);
+      this.journal?.forgetDelivery(this.record, d);
     }
     this.drain();
   }
@@ -219,7 +225,9 @@ export class Session implements SessionHandle {
     if (conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, false, now)) {
       d.message.detach();
       (record.inflight ??= new Map()).set(id, d);
+      this.journal?.putDelivery(record, d, id);
     } else {
+      this.journal?.forgetDelivery(record, d);
       this.drop(d.message, 'larger than the client accepts');
     }
   }
@@ -256,13 +264,17 @@ export class Session implements SessionHandle {
         if (r === 0) {
           resend.shift();
           inflight.delete(id);
+          this.journal?.forgetDelivery(record, d);
           continue;
         }
       }
       resend.shift();
       if (d === undefined) continue;
       if (d.released) conn.sendPubrel(id);
-      else if (!conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) inflight.delete(id);
+      else if (!conn.sendPublish(d.message, d.qos, d.retain, d.subscriptionIds, id, true, now)) {
+        inflight.delete(id);
+        this.journal?.forgetDelivery(record, d);
+      }
     }
     while (resend.length === 0 && !conn.congested) {
       const d = record.peek();
@@ -274,11 +286,13 @@ export class Session implements SessionHandle {
         if (r === -1) return;
         if (r === 0) {
           this.shiftQueue();
+          this.journal?.forgetDelivery(record, d);
           continue;
         }
       }
       this.shiftQueue();
       if (!d.message.isExpired(now)) this.send(d, now);
+      else this.journal?.forgetDelivery(record, d);
     }
     this.host.queueDrained(this);
   }
@@ -309,6 +323,7 @@ export class Session implements SessionHandle {
           outstanding++;
         } else {
           inflight.delete(id);
+          this.journal?.forgetDelivery(this.record, d);
         }
       }
     }
@@ -320,6 +335,7 @@ export class Session implements SessionHandle {
     const d = inflight?.get(packetId);
     if (d === undefined || d.qos !== qos || (qos === 2 && !d.released)) return;
     inflight!.delete(packetId);
+    this.journal?.forgetDelivery(this.record, d);
     if (this.record.queued > 0 || this.resend.length > 0) this.drain();
   }
 
@@ -330,10 +346,14 @@ export class Session implements SessionHandle {
     if (d === undefined || d.qos !== 2) return false;
     if (reasonCode >= 0x80) {
       inflight!.delete(packetId);
+      this.journal?.forgetDelivery(this.record, d);
       if (this.record.queued > 0 || this.resend.length > 0) this.drain();
       return true;
     }
-    d.released = true;
+    if (!d.released) {
+      d.released = true;
+      this.journal?.putDelivery(this.record, d, packetId);
+    }
     return true;
   }
 
@@ -347,10 +367,13 @@ export class Session implements SessionHandle {
 
   addIncoming(packetId: number): void {
     (this.record.incomingQos2 ??= new Set()).add(packetId);
+    this.journal?.putIncoming(this.record, packetId);
   }
 
   releaseIncoming(packetId: number): boolean {
-    return this.record.incomingQos2?.delete(packetId) === true;
+    const had = this.record.incomingQos2?.delete(packetId) === true;
+    if (had) this.journal?.removeIncoming(this.record, packetId);
+    return had;
   }
 
   /** Forgets everything owed, when the session ends. */

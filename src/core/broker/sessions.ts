@@ -11,6 +11,7 @@ import { NEVER_EXPIRES, Session } from './session.js';
 import type { ClientInfo, SessionHost } from './types.js';
 import type { Will } from '../codec/types.js';
 import type { Wills } from './will.js';
+import type { Persistence } from './persistence.js';
 
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
@@ -21,6 +22,7 @@ export class SessionTable {
     private readonly wills: Wills,
     private readonly backpressure: Backpressure,
     private readonly scheduler: Scheduler,
+    private readonly persistence: Persistence | undefined,
   ) {}
 
   get size(): number {
@@ -41,6 +43,7 @@ export class SessionTable {
     if (existing !== undefined) {
       if (existing.expiry !== undefined) this.scheduler.cancel(existing.expiry);
       existing.record.expiresAt = Infinity;
+      existing.journal?.changed(existing.record);
       if (!clean) {
         // [MQTT-3.1.3-9] back in time: the delayed will is not sent.
         this.wills.cancel(existing);
@@ -52,6 +55,33 @@ export class SessionTable {
     const session = Session.create(clientId, this.host);
     this.byId.set(clientId, session);
     return { session, present: false };
+  }
+
+  /** A session read back from the store at start: offline, with what it owes. */
+  restored(session: Session): void {
+    this.byId.set(session.clientId, session);
+  }
+
+  /**
+   * A restored session's life goes on: it ends at its stored deadline (at once when that passed
+   * while the broker was down: its will is published), or, when a connection held it as the
+   * broker stopped, its expiry interval from now.
+   */
+  offline(session: Session, now: number): void {
+    const interval = session.expiryInterval;
+    if (interval === NEVER_EXPIRES) return;
+    let at = session.record.expiresAt;
+    if (!Number.isFinite(at)) {
+      at = now + interval * 1000;
+      session.record.expiresAt = at;
+      session.journal?.changed(session.record);
+    }
+    if (at <= now) {
+      this.end(session);
+      return;
+    }
+    session.expiry ??= new Deadline(() => this.end(session));
+    this.scheduler.schedule(session.expiry, at);
   }
 
   /**
@@ -75,6 +105,7 @@ export class SessionTable {
       session.expiry ??= new Deadline(() => this.end(session));
       this.scheduler.schedule(session.expiry, session.record.expiresAt);
     }
+    session.journal?.changed(session.record);
   }
 
   /** Removes a session and its subscriptions; a will still waiting is published first. */
@@ -84,6 +115,7 @@ export class SessionTable {
     if (session.expiry !== undefined) this.scheduler.cancel(session.expiry);
     this.backpressure.release(session);
     this.router.unsubscribeAll(session);
+    this.persistence?.ended(session);
     session.clear();
     this.byId.delete(session.clientId);
   }
@@ -91,6 +123,8 @@ export class SessionTable {
   /** Forgets every session, when the broker closes. */
   clear(): void {
     for (const session of this.byId.values()) {
+      // What is stored stays as it is: the next broker on the store takes the sessions over.
+      session.journal = undefined;
       if (session.expiry !== undefined) this.scheduler.cancel(session.expiry);
       this.wills.cancel(session);
       this.backpressure.release(session);

@@ -42,6 +42,7 @@ export class Wills {
     const now = this.scheduler.now();
     const pending = { will, from, at: now };
     session.record.will = pending;
+    session.journal?.changed(session.record);
     if (delay > 0 && session.expiryInterval > 0) {
       // The will waits for the shorter of its delay and the session's expiry.
       pending.at = now + Math.min(delay, session.expiryInterval) * 1000;
@@ -52,9 +53,24 @@ export class Wills {
     this.publishPending(session);
   }
 
+  /** A will read back from the store: published at its deadline, or now when that has passed. */
+  restored(session: Session, now: number): void {
+    const pending = session.record.will;
+    if (pending === undefined) return;
+    if (pending.at <= now) {
+      this.publishPending(session);
+      return;
+    }
+    session.willDelay ??= new Deadline(() => this.publishPending(session));
+    this.scheduler.schedule(session.willDelay, pending.at);
+  }
+
   /** The client came back in time: its delayed will is not sent [MQTT-3.1.3-9]. */
   cancel(session: Session): void {
-    session.record.will = undefined;
+    if (session.record.will !== undefined) {
+      session.record.will = undefined;
+      session.journal?.changed(session.record);
+    }
     if (session.willDelay !== undefined) this.scheduler.cancel(session.willDelay);
   }
 

@@ -1,0 +1,373 @@
+/**
+ * A broker with a store: what it owes persistent sessions, their subscriptions, incoming QoS 2
+ * ids, pending wills and retained messages survive a restart (a new broker on the same store),
+ * and nothing is acknowledged before the commit that holds it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBroker, type Broker } from '../../src/core/broker/broker.js';
+import { encode } from '../../src/core/codec/encode.js';
+import type { ConnectPacket } from '../../src/core/codec/types.js';
+import { LmdbStore } from '../../src/core/store/lmdb-store.js';
+import { MemoryStore } from '../../src/core/store/memory-store.js';
+import type { BrokerStore } from '../../src/core/store/types.js';
+import { connect, until, type TestClient } from '../helpers/broker-client.js';
+
+const brokers: Broker[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const b of brokers.splice(0)) await b.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function start(store: BrokerStore): Promise<Broker> {
+  const broker = createBroker({ store });
+  brokers.push(broker);
+  await broker.ready();
+  return broker;
+}
+
+/** Closes `broker` (its store with it) as a restart would, and leaves the list. */
+async function stop(broker: Broker): Promise<void> {
+  brokers.splice(brokers.indexOf(broker), 1);
+  await broker.close();
+}
+
+function lmdbDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mqt-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Two media: in memory (handed from broker to broker) and on disk (reopened from its directory). */
+const media: [string, () => () => BrokerStore][] = [
+  [
+    'memory',
+    () => {
+      const store = new MemoryStore();
+      return () => store;
+    },
+  ],
+  [
+    'lmdb',
+    () => {
+      const dir = lmdbDir();
+      return () => LmdbStore.open(dir);
+    },
+  ],
+];
+
+const away311: Partial<ConnectPacket> = { clientId: 'away', clean: false };
+const away5: Partial<ConnectPacket> = { clientId: 'away', clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } };
+
+async function publishQos1(pub: TestClient, topic: string, payload: string, retain = false): Promise<void> {
+  pub.publish(topic, payload, { qos: 1, retain });
+  await pub.expect('puback');
+}
+
+async function publishQos2(pub: TestClient, topic: string, payload: string): Promise<void> {
+  const id = pub.publish(topic, payload, { qos: 2 });
+  await pub.expect('pubrec');
+  pub.send({ type: 'pubrel', packetId: id });
+  await pub.expect('pubcomp');
+}
+
+describe.each(media)('a restart with the %s store', (_name, medium) => {
+  it.each([
+    ['3.1.1', away311],
+    ['5.0', away5],
+  ])('%s: an offline session gets its queued QoS 1 and 2 messages, in order, and its subscriptions still work', async (_v, options) => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: sub } = await connect(broker, options);
+    await sub.subscribe(['a/#', 'b'], 2);
+    await sub.disconnect(options.protocolVersion === 5 ? { reasonCode: 0 } : {});
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    await publishQos1(pub, 'a/1', 'one');
+    await publishQos2(pub, 'b', 'two');
+    pub.publish('a/0', 'qos0 is not kept', { qos: 0 });
+    await publishQos1(pub, 'a/3', 'three');
+    await stop(broker);
+
+    broker = await start(open());
+    expect(broker.inspect.session('away')?.queued).toBe(3);
+    const { client: back, connack } = await connect(broker, options);
+    expect(connack.sessionPresent).toBe(true);
+    const got = [await back.expect('publish'), await back.expect('publish'), await back.expect('publish')];
+    for (const p of got) await back.ack(p);
+    expect(got.map((p) => [p.topic, p.payload.toString(), p.qos])).toEqual([
+      ['a/1', 'one', 1],
+      ['b', 'two', 2],
+      ['a/3', 'three', 1],
+    ]);
+    await back.expectNothing();
+    const { client: pub2 } = await connect(broker, { clientId: 'pub2' });
+    await publishQos1(pub2, 'a/live', 'after the restart');
+    expect((await back.receive()).payload.toString()).toBe('after the restart');
+  });
+
+  it('re-sends what was in flight with DUP and the same packet id, and PUBREL where PUBREC had come', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: sub } = await connect(broker, away311);
+    await sub.subscribe('t', 2);
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    await publishQos1(pub, 't', 'q1 not acked');
+    await publishQos2(pub, 't', 'q2 half done');
+    const p1 = await sub.expect('publish');
+    const p2 = await sub.expect('publish');
+    sub.send({ type: 'pubrec', packetId: p2.packetId! });
+    await sub.expect('pubrel');
+    sub.kill();
+    await until(() => broker.inspect.session('away')?.connected === false);
+    await stop(broker);
+
+    broker = await start(open());
+    const { client: back, connack } = await connect(broker, away311);
+    expect(connack.sessionPresent).toBe(true);
+    const again = await back.expect('publish');
+    expect([again.packetId, again.dup, again.payload.toString()]).toEqual([p1.packetId, true, 'q1 not acked']);
+    const rel = await back.expect('pubrel');
+    expect(rel.packetId).toBe(p2.packetId);
+    back.send({ type: 'puback', packetId: again.packetId! });
+    back.send({ type: 'pubcomp', packetId: rel.packetId });
+    await back.expectNothing();
+    await until(() => broker.inspect.session('away')?.inflight === 0);
+  });
+
+  it('keeps retained messages and their deletion', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: pub } = await connect(broker, { clientId: 'pub', protocolVersion: 5 });
+    pub.publish('r/kept', 'v1', { qos: 1, retain: true, properties: { contentType: 'text/plain', userProperties: [['k', 'v']] } });
+    await pub.expect('puback');
+    await publishQos1(pub, 'r/gone', 'soon deleted', true);
+    await publishQos1(pub, 'r/gone', '', true);
+    await stop(broker);
+
+    broker = await start(open());
+    const { client: sub } = await connect(broker, { clientId: 'sub', protocolVersion: 5 });
+    await sub.subscribe('r/#', 1);
+    const p = await sub.receive();
+    expect([p.topic, p.payload.toString(), p.retain, p.properties?.contentType, p.properties?.userProperties]).toEqual(['r/kept', 'v1', true, 'text/plain', [['k', 'v']]]);
+    await sub.expectNothing();
+  });
+
+  it('remembers an incoming QoS 2 packet id across the restart: the re-sent PUBLISH is not delivered twice', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: sub } = await connect(broker, { clientId: 'sub', clean: false });
+    await sub.subscribe('x', 2);
+    const { client: pub } = await connect(broker, { clientId: 'qos2pub', clean: false });
+    const id = pub.publish('x', 'exactly once', { qos: 2 });
+    await pub.expect('pubrec');
+    expect((await sub.receive()).payload.toString()).toBe('exactly once');
+    pub.kill();
+    sub.kill();
+    await until(() => broker.inspect.session('qos2pub')?.connected === false && broker.inspect.session('sub')?.connected === false);
+    await stop(broker);
+
+    broker = await start(open());
+    const { client: sub2 } = await connect(broker, { clientId: 'sub', clean: false });
+    const { client: pub2 } = await connect(broker, { clientId: 'qos2pub', clean: false });
+    pub2.publish('x', 'exactly once', { qos: 2, packetId: id, dup: true });
+    await pub2.expect('pubrec');
+    pub2.send({ type: 'pubrel', packetId: id });
+    const comp = await pub2.expect('pubcomp');
+    expect(comp.packetId).toBe(id);
+    await sub2.expectNothing(200);
+  });
+
+  it('a will delay runs on across the restart', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: watcher } = await connect(broker, { clientId: 'watcher', clean: false });
+    await watcher.subscribe('status', 1);
+    watcher.kill();
+    const { client: dev } = await connect(broker, {
+      clientId: 'dev',
+      protocolVersion: 5,
+      clean: true,
+      properties: { sessionExpiryInterval: 3600 },
+      will: { topic: 'status', payload: Buffer.from('dev is gone'), qos: 1, retain: false, properties: { willDelayInterval: 1 } },
+    });
+    dev.kill();
+    await until(() => broker.inspect.session('dev')?.connected === false && broker.inspect.session('watcher')?.connected === false);
+    await stop(broker);
+
+    broker = await start(open());
+    const started = Date.now();
+    await until(() => (broker.inspect.session('watcher')?.queued ?? 0) === 1, 3000, 'the will, published after its delay');
+    // Published at its deadline, set before the restart: about a second after the client went.
+    expect(Date.now() - started).toBeLessThan(1500);
+    const { client: back } = await connect(broker, { clientId: 'watcher', clean: false });
+    expect((await back.receive()).payload.toString()).toBe('dev is gone');
+  });
+
+  it('a session that expired while the broker was down is removed at start, its will published', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: watcher } = await connect(broker, { clientId: 'watcher', clean: false });
+    await watcher.subscribe('status', 1);
+    watcher.kill();
+    const { client: dev } = await connect(broker, {
+      clientId: 'short',
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 1 },
+      will: { topic: 'status', payload: Buffer.from('short is gone'), qos: 1, retain: false, properties: { willDelayInterval: 30 } },
+    });
+    await dev.subscribe('anything', 1);
+    dev.kill();
+    await until(() => broker.inspect.session('short')?.connected === false && broker.inspect.session('watcher')?.connected === false);
+    await stop(broker);
+    await new Promise((r) => setTimeout(r, 1100));
+
+    broker = await start(open());
+    expect(broker.inspect.session('short')).toBeUndefined();
+    expect(broker.inspect.session('watcher')?.queued).toBe(1);
+  });
+
+  it('a clean session is not stored', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client } = await connect(broker, { clientId: 'clean' });
+    await client.subscribe('z', 1);
+    await stop(broker);
+    broker = await start(open());
+    expect(broker.inspect.session('clean')).toBeUndefined();
+  });
+});
+
+/** A MemoryStore whose commits, once `gated`, resolve when the test says. */
+class GatedStore extends MemoryStore {
+  gated = false;
+  private gates: (() => void)[] = [];
+  override commit(): Promise<void> {
+    const done = super.commit();
+    if (!this.gated) return done;
+    return new Promise((resolve) => this.gates.push(resolve));
+  }
+  open(): void {
+    for (const g of this.gates.splice(0)) g();
+  }
+  get waiting(): number {
+    return this.gates.length;
+  }
+}
+
+/** A MemoryStore whose commits fail while `failing` is set. */
+class FailingStore extends MemoryStore {
+  failing = false;
+  override commit(): Promise<void> {
+    super.commit();
+    return this.failing ? Promise.reject(new Error('no space left on device')) : Promise.resolve();
+  }
+}
+
+describe('acknowledged only once stored', () => {
+  it('PUBACK, the delivery to a persistent subscriber and SUBACK wait for their commit', async () => {
+    const store = new GatedStore();
+    const broker = await start(store);
+    store.gated = true;
+    const { client: sub } = await (async () => {
+      const pending = connect(broker, away311);
+      await until(() => store.waiting > 0, 2000, 'the session commit');
+      store.open();
+      return pending;
+    })();
+    sub.send({ type: 'subscribe', packetId: 7, subscriptions: [{ topicFilter: 't', qos: 1 }] });
+    await until(() => store.waiting > 0, 2000, 'the subscription commit');
+    await sub.expectNothing(50);
+    store.open();
+    expect((await sub.expect('suback')).packetId).toBe(7);
+
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    pub.publish('t', 'm', { qos: 1 });
+    await until(() => store.waiting > 0, 2000, 'the message commit');
+    await pub.expectNothing(50);
+    await sub.expectNothing(0);
+    store.open();
+    await pub.expect('puback');
+    expect((await sub.expect('publish')).payload.toString()).toBe('m');
+    store.gated = false;
+    store.open();
+  });
+
+  it('a burst of publishes is one commit, not one per message; the message is stored once for every session that owes it', async () => {
+    const store = new MemoryStore();
+    const broker = await start(store);
+    for (const id of ['s1', 's2', 's3']) {
+      const { client } = await connect(broker, { clientId: id, clean: false });
+      await client.subscribe('burst', 1);
+      client.kill();
+    }
+    await until(() => broker.inspect.session('s3')?.connected === false);
+    const { client: pub } = await connect(broker, { clientId: 'pub' });
+    const before = store.commits;
+    // In one read, as a burst over TCP arrives.
+    pub.sendRaw(Buffer.concat(Array.from({ length: 100 }, (_, i) => encode({ type: 'publish', topic: 'burst', payload: Buffer.from(`m${i}`), qos: 1, retain: false, dup: false, packetId: i + 1 }, 4))));
+    for (let i = 0; i < 100; i++) await pub.expect('puback');
+    expect(store.commits - before).toBe(1);
+    expect(store.counts.messages).toBe(100);
+    expect(store.counts.deliveries).toBe(300);
+  });
+
+  it('a failed commit acknowledges nothing: the publisher is disconnected and sends again; the broker goes on', async () => {
+    const store = new FailingStore();
+    const logs: string[] = [];
+    const broker = createBroker({ store, log: (_l, m) => logs.push(m) });
+    brokers.push(broker);
+    await broker.ready();
+    const { client: sub } = await connect(broker, away311);
+    await sub.subscribe('t', 1);
+    const { client: pub } = await connect(broker, { clientId: 'pub', clean: false });
+    store.failing = true;
+    pub.publish('t', 'not stored', { qos: 1 });
+    await pub.expectClosed();
+    expect(logs.some((l) => l.includes('could not commit') && l.includes('no space left'))).toBe(true);
+    store.failing = false;
+    const { client: again } = await connect(broker, { clientId: 'pub', clean: false });
+    await publishQos1(again, 't', 'stored');
+  });
+});
+
+describe('LmdbStore', () => {
+  it('refuses a second broker on the same directory while the first lives, and takes over the lock of one that died', async () => {
+    const dir = lmdbDir();
+    // Another process that holds the lock: a live pid of someone else.
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dir, 'mqt.lock'), `${holder.pid}\n`);
+      expect(() => LmdbStore.open(dir)).toThrow(`the store directory ${dir} is in use by another broker (pid ${holder.pid}); stop it, or give this broker another directory`);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
+    const store = LmdbStore.open(dir);
+    expect(readFileSync(join(dir, 'mqt.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    await store.close();
+    expect(existsSync(join(dir, 'mqt.lock'))).toBe(false);
+  });
+
+  it('refuses a store of a newer format, and a damaged one, with what to do', async () => {
+    const { open } = await import('lmdb');
+    const dir = lmdbDir();
+    const db = open({ path: dir, encoding: 'binary', keyEncoding: 'binary' });
+    await db.put(Buffer.from('V'), Buffer.from([0, 0, 0, 9]));
+    await db.close();
+    expect(() => LmdbStore.open(dir)).toThrow(/written by a newer mqt \(format 9, this one reads 1\); upgrade mqt, or move the directory away/);
+
+    const dir2 = lmdbDir();
+    const db2 = open({ path: dir2, encoding: 'binary', keyEncoding: 'binary' });
+    await db2.put(Buffer.from('V'), Buffer.from([0, 0, 0, 1]));
+    await db2.put(Buffer.from('m\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0001'), Buffer.from('not a message'));
+    await db2.close();
+    const store = LmdbStore.open(dir2);
+    const broker = createBroker({ store });
+    await expect(broker.ready()).rejects.toThrow(/is damaged .*move it away to start with an empty store/);
+    await broker.close();
+  });
+});
