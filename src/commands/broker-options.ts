@@ -36,7 +36,7 @@ export type OptionKind =
 
 export interface BrokerOption {
   readonly kind: OptionKind;
-  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Output:';
+  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Storage:' | 'Output:';
   readonly describe: string;
   readonly alias?: string;
   readonly min?: number;
@@ -84,6 +84,7 @@ export const BROKER_OPTIONS = {
   'max-keepalive': { kind: 'integer', group: 'Limits:', min: 1, max: 65_535, describe: 'Longest keep-alive a client may ask for, in seconds (MQTT 5 clients are told the limit)', defaultDescription: '65535' },
   'max-subscriptions': { kind: 'integer', group: 'Limits:', min: 1, max: 10_000_000, describe: 'Subscriptions per client', defaultDescription: 'no limit' },
   'max-topic-levels': { kind: 'integer', group: 'Limits:', min: 1, max: 65_535, describe: 'Levels in a topic name or filter', defaultDescription: 'no limit' },
+  persistence: { kind: 'text', group: 'Storage:', describe: 'Keep retained messages and persistent sessions in this directory (created if missing): nothing is acknowledged before it is on disk, and a restart, even after kill -9, delivers it', defaultDescription: 'in memory only' },
   verbose: { kind: 'switch', group: 'Output:', alias: 'v', describe: 'Print a line per connect, disconnect (with the reason), subscribe and will' },
   json: { kind: 'switch', group: 'Output:', describe: 'Print the log as one JSON object per line (with a time, the event and its fields)' },
 } as const satisfies Record<string, BrokerOption>;

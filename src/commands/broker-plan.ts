@@ -32,6 +32,8 @@ export interface BrokerPlan {
     CreateBrokerOptions,
     'maxInflight' | 'maxQueued' | 'maxPacketSize' | 'maxKeepalive' | 'retainAvailable' | 'maxConnections' | 'maxSubscriptions' | 'maxTopicLevels' | 'maxQueueMemory' | 'messageSizeLimit'
   >;
+  /** The store's directory: --persistence, or the file's persistence true with persistence_location (the current directory without one, as mosquitto). */
+  persistence: string | undefined;
   /** The file's notices (directives ignored), then ours. */
   warnings: string[];
 }
@@ -81,7 +83,8 @@ export function planBroker(flags: BrokerFlags, conf: MosquittoConf | undefined):
   set('maxSubscriptions', flags['max-subscriptions'] ?? unlimited(limits.maxSubscriptions, undefined));
   set('maxTopicLevels', flags['max-topic-levels'] ?? unlimited(limits.maxTopicLevels, undefined));
   set('maxQueueMemory', flags['max-queue-memory'] ?? limits.maxQueueMemory);
-  return { listeners: specs.map((s) => s.spec), access, broker, warnings };
+  const persistence = flags.persistence ?? (conf?.persistence === true ? (conf.persistenceLocation ?? '.') : undefined);
+  return { listeners: specs.map((s) => s.spec), access, broker, persistence, warnings };
 }
 
 function hasListenerFlags(f: BrokerFlags): boolean {

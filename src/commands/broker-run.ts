@@ -8,6 +8,7 @@ import { reasonCodeName } from '../core/codec/constants.js';
 import { createBroker, type Broker, type ListenerRecord as ListenerAddress, type LogLevel } from '../core/broker/index.js';
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
 import { loadTlsServer } from '../core/net/tls-server.js';
+import { LmdbStore } from '../core/store/lmdb-store.js';
 import { BrokerAccess } from './broker-access.js';
 import { logSinks, stderrWrite, stdoutWrite, type LogSinks } from './broker-log-sinks.js';
 import type { BrokerFlags } from './broker-options.js';
@@ -57,7 +58,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     if (!stdoutOpen) return;
     const now = new Date();
     // The listening and stopped lines are the command's own: always on stdout.
-    if (record.event === 'listening' || record.event === 'stopped') {
+    if (record.event === 'listening' || record.event === 'stopped' || record.event === 'restored') {
       process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
       return;
     }
@@ -76,7 +77,8 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   // A broker runs for weeks: what V8's young generation grows to while clients connect it keeps.
   const uncapYoungGeneration = capYoungGeneration();
   const hooks = access.hooks();
-  const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), log });
+  const store = plan.persistence === undefined ? undefined : openStore(plan.persistence);
+  const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), ...(store !== undefined ? { store } : {}), log });
   observe(broker, print, sinks);
 
   // Listen for the stop signals first, so one that arrives during start-up still stops cleanly.
@@ -94,6 +96,15 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
 
   try {
     let opened: ListenerAddress[];
+    if (store !== undefined) {
+      try {
+        const restored = await broker.ready();
+        print({ event: 'restored', directory: store.dir, ...restored });
+      } catch (cause) {
+        await broker.close().catch(() => undefined);
+        throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+      }
+    }
     try {
       opened = await broker.listen(plan.listeners);
     } catch (cause) {
@@ -128,6 +139,15 @@ async function reload(broker: Broker, access: BrokerAccess, log: (level: LogLeve
     else log('error', r.line);
   }
   for (const e of await broker.reloadTls()) log('error', `${e}; keeping the certificate read before`);
+}
+
+/** The store in `dir`, or a one-line error: locked by another broker, unreadable, of another format. */
+function openStore(dir: string): LmdbStore {
+  try {
+    return LmdbStore.open(dir);
+  } catch (cause) {
+    throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
 }
 
 function readConf(path: string): MosquittoConf {

@@ -16,6 +16,7 @@ export interface ListenerRecord {
 export type BrokerLogRecord =
   | { event: 'listening'; listeners: ListenerRecord[] }
   | { event: 'stopped'; signal: string }
+  | { event: 'restored'; directory: string; sessions: number; messages: number; deliveries: number; retained: number; ms: number }
   | {
       event: 'connect';
       clientId: string;
@@ -87,6 +88,10 @@ export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance):
     }
     case 'stopped':
       return `mqt broker stopped (${record.signal})\n`;
+    case 'restored': {
+      const n = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
+      return `mqt broker restored ${n(record.sessions, 'session', 'sessions')}, ${n(record.deliveries, 'message owed', 'messages owed')} to them (${n(record.messages, 'message', 'messages')} stored) and ${n(record.retained, 'retained message', 'retained messages')} from ${record.directory} in ${Math.round(record.ms)} ms\n`;
+    }
     case 'connect': {
       const details: string[] = [PROTOCOL_NAMES[record.protocolVersion]];
       if (record.username !== undefined) details.push(`user ${printable(record.username)}`);

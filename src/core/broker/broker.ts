@@ -308,9 +308,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     const stopping = this.listeners_.map((l) => l.close());
     this.listeners_ = [];
     const p = this.persistence;
-    if (p !== undefined) {
+    // A store that could not be read back has nothing of ours to commit.
+    if (p !== undefined && (await this.restoring!.then(() => true, () => false))) {
       try {
-        await this.restoring;
         await p.drain();
       } catch (err) {
         this.log('error', `the store could not commit at close: ${(err as Error).message}`);

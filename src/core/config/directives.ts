@@ -73,9 +73,9 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   s('max_packet_size', 'global'),
   s('max_keepalive', 'global'),
   s('retain_available', 'global'),
-  s('persistence', 'global', 'true is accepted with a warning: mqt keeps its state in memory only for now'),
+  s('persistence', 'global', 'true keeps retained messages and persistent sessions in persistence_location, every change committed before it is acknowledged'),
   s('retained_persistence', 'global', 'the same as persistence (mosquitto\'s other name for it)'),
-  s('persistence_location', 'global', 'read and kept for the store; nothing is written there yet'),
+  s('persistence_location', 'global', 'the directory of the store (created if missing); the current directory when not given, as mosquitto'),
   s('sys_interval', 'global', 'a value above 0 is accepted with a warning: mqt does not publish $SYS yet'),
   s('include_dir', 'global', 'the files ending .conf in the directory, sorted as mosquitto sorts them; main file only'),
   // ---- logging ----
@@ -91,9 +91,9 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ext('max_queue_memory', 'global', 'mqt extension: bytes in all queues together; a number with an optional k, M or G (x1024); 0 is unlimited'),
 
   // ---- accepted and ignored: harmless to ignore ----
-  ign('autosave_interval', 'global', 'mqt takes no periodic snapshot of its state'),
-  ign('autosave_on_changes', 'global', 'mqt takes no periodic snapshot of its state'),
-  ign('persistence_file', 'global', 'mqt writes no mosquitto.db file'),
+  ign('autosave_interval', 'global', 'mqt stores every change before acknowledging it, so there is no snapshot to schedule'),
+  ign('autosave_on_changes', 'global', 'mqt stores every change before acknowledging it, so there is no snapshot to schedule'),
+  ign('persistence_file', 'global', 'mqt keeps its store as an LMDB environment in persistence_location, not as one mosquitto.db file'),
   ign('pid_file', 'global', 'mqt does not daemonize nor write a pid file; a service manager knows its pid'),
   ign('log_timestamp_format', 'global', 'mqt\'s log timestamps have one fixed format'),
   ign('log_facility', 'global', 'mqt does not log to syslog, so a facility changes nothing'),

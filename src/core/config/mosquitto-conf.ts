@@ -339,11 +339,6 @@ class Parser {
       case 'persistence':
       case 'retained_persistence':
         this.conf.persistence = bool();
-        // Debian's own mosquitto.conf says `persistence true`: start, but never let it pass for durable.
-        if (this.conf.persistence && !this.warned.has('persistence')) {
-          this.warned.add('persistence');
-          this.warn(`${at.file}:${at.line}: ${l.name} true: mqt keeps retained messages and sessions in memory only for now; they are lost when the broker stops`);
-        }
         return;
       case 'persistence_location':
         this.conf.persistenceLocation = str(this.global);
