@@ -38,7 +38,7 @@ const PRESETS: Record<Exclude<Scenario, 'conn'>, { pubs: number; subs: number; t
   'fan-out': { pubs: 1, subs: 10, topicMode: 'same' },
 };
 
-const MESSAGE_FLAGS = ['pubs', 'subs', 'topic', 'topic-mode', 'qos', 'size', 'msgs', 'duration', 'rate', 'inflight', 'retain', 'warmup'] as const;
+const MESSAGE_FLAGS = ['pubs', 'subs', 'topic', 'topic-mode', 'qos', 'size', 'msgs', 'duration', 'rate', 'inflight', 'retain', 'persistent', 'warmup'] as const;
 const CONN_FLAGS = ['conns', 'concurrency'] as const;
 
 function usage(message: string): UsageError {
@@ -122,6 +122,7 @@ export function readConfig(argv: ArgvLike): BenchConfig {
     rate: n('rate'),
     inflight: n('inflight') ?? 100,
     retain: argv.retain === true,
+    persistent: argv.persistent === true,
     protocolVersion: 4, // decided with the connection (readTargets)
     warmupMsgs: warmup.warmupMsgs,
     warmupMs: warmup.warmupMs,

@@ -47,6 +47,10 @@ export const loadOptions = {
   rate: { requiresArg: true, coerce: positive('rate', 100_000_000), describe: 'Messages per second in total (fixed rate, for latency under a given load); default flat out' },
   inflight: { requiresArg: true, coerce: integer('inflight', 1, 65_535), defaultDescription: '100', describe: 'Unacknowledged QoS 1/2 messages per publisher' },
   retain: { alias: 'r', type: 'boolean', describe: 'Publish retained messages' },
+  persistent: {
+    type: 'boolean',
+    describe: 'Subscribers hold persistent sessions (3.1.1 clean session 0, 5.0 session expiry 300 s), so a broker with persistence stores every QoS 1/2 message it owes them; ended when the run closes',
+  },
   warmup: { requiresArg: true, coerce: text('warmup'), describe: "Not counted: a number of messages (--warmup 1000) or a time ('2s', '500ms') sent first" },
   timeout: { requiresArg: true, coerce: seconds('timeout', 3600), defaultDescription: '10', describe: 'Seconds to wait for missing deliveries once publishing ended (and for a stalled run to move)' },
   workers: { requiresArg: true, coerce: integer('workers', 1, 256), defaultDescription: '1', describe: 'Worker threads to spread the clients over' },

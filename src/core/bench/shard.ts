@@ -34,6 +34,8 @@ const SETUP_CONCURRENCY = 64;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** How long close() waits for the broker to close each connection after DISCONNECT. */
 const CLOSE_WAIT_MS = 2000;
+/** A persistent subscriber's session expiry (5.0): long enough for any run, short enough not to linger if the bench dies. */
+export const PERSISTENT_EXPIRY_S = 300;
 
 export type { ShardReport } from './shard-report.js';
 
@@ -89,6 +91,8 @@ export class Shard implements PublisherHost, SubscriberHost {
   /** Created once per shard (the TLS files are read once), shared by every connection. */
   private dialer: Promise<Dialer> | null = null;
   private readonly clients: RawClient[] = [];
+  /** Client ids of persistent subscribers, whose sessions close() ends. */
+  private readonly persistentIds: string[] = [];
   readonly publishers: Publisher[] = [];
   readonly subscribers: Subscriber[] = [];
   private readonly errors = new Map<number, number>();
@@ -139,9 +143,14 @@ export class Shard implements PublisherHost, SubscriberHost {
    * will, and none of the connection's 5.0 CONNECT properties: only what identifies and
    * authenticates the client, and its keep-alive.
    */
-  private connectPacket(clientId: string): ConnectPacket {
+  private connectPacket(clientId: string, persistent: boolean): ConnectPacket {
     const c = this.target.connection;
     const packet: ConnectPacket = { type: 'connect', protocolVersion: this.version, clean: true, keepalive: c.keepalive, clientId };
+    // A persistent subscriber (config.persistent): its session outlives the connection, until close() ends it.
+    if (persistent) {
+      if (this.version === 5) packet.properties = { sessionExpiryInterval: PERSISTENT_EXPIRY_S };
+      else packet.clean = false;
+    }
     if (c.username !== undefined) packet.username = c.username;
     if (c.password !== undefined) packet.password = c.password;
     return packet;
@@ -152,7 +161,7 @@ export class Shard implements PublisherHost, SubscriberHost {
     return (this.dialer ??= createDialer(this.target.connection));
   }
 
-  private async open(clientId: string): Promise<RawClient> {
+  private async open(clientId: string, persistent = false): Promise<RawClient> {
     const link = await (await this.dial()).open(this.timeoutMs);
     const client = new RawClient(link, this.version);
     if (this.aborted) {
@@ -160,7 +169,7 @@ export class Shard implements PublisherHost, SubscriberHost {
       throw new Error('aborted');
     }
     this.clients.push(client);
-    await client.connect(this.connectPacket(clientId), this.timeoutMs);
+    await client.connect(this.connectPacket(clientId, persistent), this.timeoutMs);
     client.onLost = this.onLost;
     return client;
   }
@@ -174,7 +183,9 @@ export class Shard implements PublisherHost, SubscriberHost {
     for (let i = 0; i < plan.publishers; i++) if (publisherShard(i, this.shards) === this.index) pubs.push(i);
     const subscribers = new Array<Subscriber | undefined>(subs.length);
     await eachLimited(subs.map((j, k) => [j, k] as const), SETUP_CONCURRENCY, async ([j, k]) => {
-      const client = await this.open(`${plan.clientTag}s${j}`);
+      const id = `${plan.clientTag}s${j}`;
+      const client = await this.open(id, config.persistent === true);
+      if (config.persistent === true) this.persistentIds.push(id);
       const filter = plan.subFilters[j]!;
       const sub = new Subscriber(this, j, filter, plan.runId, plan.publishers);
       // Receiving from the SUBSCRIBE on: a retained message of another run is ignored, not counted.
@@ -385,6 +396,17 @@ export class Shard implements PublisherHost, SubscriberHost {
     }
     for (const c of this.clients) c.onLost = null;
     await Promise.all(this.clients.map((c) => c.disconnect(CLOSE_WAIT_MS, clearing.get(c))));
+    // Persistent sessions outlive their connections: a clean connect under each id ends it.
+    const ids = this.persistentIds.splice(0);
+    await eachLimited(ids, SETUP_CONCURRENCY, async (id) => {
+      try {
+        const c = await this.open(id);
+        c.onLost = null;
+        await c.disconnect(CLOSE_WAIT_MS);
+      } catch {
+        // The broker is gone: so is the session, unless it stores it; nothing more to do here.
+      }
+    });
   }
 
   /** Closes every connection at once, without DISCONNECT. */

@@ -40,6 +40,12 @@ export interface BenchConfig {
    * shared by the publishers it hears. Default QOS0_WINDOW_PER_SUBSCRIBER (scenarios.ts).
    */
   qos0Window?: number | undefined;
+  /**
+   * Subscribers hold persistent sessions (3.1.1 clean session 0, 5.0 a session expiry of
+   * PERSISTENT_EXPIRY_S), so that a broker with a store must store every message it owes them;
+   * the sessions are ended when the run closes.
+   */
+  persistent?: boolean | undefined;
   retain: boolean;
   /** 4 = MQTT 3.1.1, 5 = 5.0. */
   protocolVersion: 4 | 5;

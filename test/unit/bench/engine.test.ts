@@ -13,6 +13,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { now } from '../../../src/core/bench/clock.js';
 import { makePlan } from '../../../src/core/bench/scenarios.js';
 import { WorkerShard } from '../../../src/core/bench/workers.js';
+import { MemoryStore } from '../../../src/core/store/memory-store.js';
+import { until } from '../../helpers/broker-client.js';
 import { runBench, setWorkerScript, type BenchConfig, type BenchResult, type BenchTarget } from '../../../src/core/bench/index.js';
 import type { ConnectionOptions } from '../../../src/core/client/types.js';
 import { startBroker, type StartedBroker } from '../../helpers/start-broker.js';
@@ -214,6 +216,27 @@ describe('bench engine against our broker', () => {
     await new Promise((r2) => setTimeout(r2, 200));
     await client.endAsync();
     expect(got).toEqual([]);
+  });
+
+  it.each([4, 5] as const)('persistent (MQTT %s): subscribers hold persistent sessions, so a store keeps what they are owed; the sessions end with the run', async (protocolVersion) => {
+    const store = new MemoryStore();
+    const durable = await startBroker({ store });
+    try {
+      const seen: number[] = [];
+      durable.broker.on('client', (c) => {
+        if (c.clientId.includes('s')) seen.push(durable.broker.inspect.session(c.clientId)?.expiryInterval ?? -1);
+      });
+      const r = await runBench(target(durable.port, { protocolVersion }), config({ qos: 1, subs: 2, msgs: 500, persistent: true, protocolVersion }));
+      expectClean(r, 500, 1000);
+      // The subscribers' sessions outlived their connections (3.1.1: never expire; 5.0: 300 s)...
+      expect(seen.filter((e) => e > 0).length).toBeGreaterThanOrEqual(2);
+      expect(store.writes).toBeGreaterThanOrEqual(2000);
+      // ... and nothing is left behind once the run closed.
+      await until(() => durable.broker.inspect.sessions().length === 0);
+      expect(store.counts).toEqual({ messages: 0, deliveries: 0, incoming: 0, sessions: 0, retained: 0 });
+    } finally {
+      await durable.stop();
+    }
   });
 
   it('a retained message of an earlier run is not counted', async () => {
