@@ -23,6 +23,13 @@
  *   qos2         QoS 2, 1 → 1, window of 100
  *   many-to-one  QoS 0, 10 publishers → 1 subscriber on a wildcard filter (msg/s received)
  *   fan-out      QoS 0, 1 publisher → 10 subscribers (deliveries/s)
+ *   qos1-durable, qos2-durable, fan-in-durable
+ *                QoS 1 and QoS 2 1 → 1 (window 100) and QoS 1 10 → 1, the subscribers holding
+ *                persistent sessions (3.1.1 clean session 0, 5.0 session expiry), so every message
+ *                is owed to a session a store must keep: mosquitto in memory (persistence false),
+ *                mqt in memory, and "mqt-durable", our broker on an LMDB store in a temporary
+ *                directory (as `mqt broker --persistence DIR`), which acknowledges a message only
+ *                once it is on disk; reported in a table of their own
  *   connect      2,000 connections, 200 waiting for CONNACK at a time (conn/s), RSS at 2,000;
  *                also run against a "node floor" (scripts/bench-broker/floor-child.mjs), a bare
  *                node:net server that answers CONNECT with CONNACK and nothing else, to show
@@ -50,15 +57,15 @@
  * under test has one and this load generator the other.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runRounds } from '../dist/core/bench/compare.js';
 import { mosquittoVersion, startMosquitto, startMqt, startNodeFloor } from './bench-broker/brokers.mjs';
 import { runOnce, warmUp } from './bench-broker/load.mjs';
-import { addRatios, failed, renderText, runLine, summarizeRuns } from './bench-broker/report.mjs';
+import { addDurableRatios, addRatios, failed, renderDurable, renderText, runLine, summarizeRuns } from './bench-broker/report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -100,7 +107,7 @@ function die(message) {
 
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,connect] [--scale X] [--qos0-window N] [--protocol 4|5] ' +
+    'usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,qos1-durable,qos2-durable,fan-in-durable,connect] [--scale X] [--qos0-window N] [--protocol 4|5] ' +
       '[--baseline DIR] [--no-mosquitto] [--no-floor] [--mosquitto PATH] [--mosquitto-nodelay] [--mqt-options JSON] [--mqt-node-args=ARGS] [--workers N] [--json]\n',
   );
   process.exit(0);
@@ -140,6 +147,9 @@ const SCENARIOS = [
   // The engine's fan-in: publisher i on mqt/bench/i, the subscriber on mqt/bench/+; the QoS 0 window is shared by the 10.
   { id: 'many-to-one', name: 'QoS 0, 10 → 1 (wildcard)', unit: 'msg/s', flow: { scenario: 'fan-in', qos: 0, pubs: 10, subs: 1, count: count(20_000) } },
   { id: 'fan-out', name: 'QoS 0, 1 → 10', unit: 'deliveries/s', flow: { scenario: 'fan-out', qos: 0, pubs: 1, subs: 10, count: count(50_000) } },
+  { id: 'qos1-durable', durable: true, name: 'QoS 1, 1 → 1, persistent subscriber', unit: 'msg/s', flow: { scenario: 'pub', qos: 1, pubs: 1, subs: 1, count: count(100_000), inflight: 100, persistent: true } },
+  { id: 'qos2-durable', durable: true, name: 'QoS 2, 1 → 1, persistent subscriber', unit: 'msg/s', flow: { scenario: 'pub', qos: 2, pubs: 1, subs: 1, count: count(50_000), inflight: 100, persistent: true } },
+  { id: 'fan-in-durable', durable: true, name: 'QoS 1, 10 → 1, persistent subscriber', unit: 'msg/s', flow: { scenario: 'fan-in', qos: 1, pubs: 10, subs: 1, count: count(20_000), persistent: true } },
   quick
     ? { id: 'connect', name: '200 connects, 50 at a time', unit: 'conn/s', storm: { total: 200, concurrency: 50 } }
     : { id: 'connect', name: '2,000 connects, 200 at a time', unit: 'conn/s', storm: { total: 2000, concurrency: 200 } },
@@ -206,15 +216,19 @@ async function main() {
   else if (!args['no-mosquitto']) log(`mosquitto not found at ${args.mosquitto}: measuring mqt alone`);
   if (baselineDir !== undefined) brokers.push(await startMqt('mqt-base', join(baselineDir, 'dist'), mqtOptions, nodeArgs));
   brokers.push(await startMqt('mqt', join(ROOT, 'dist'), mqtOptions, nodeArgs));
+  // Our broker on a store, for the durable scenarios only.
+  const storeDir = scenarios.some((s) => s.durable) ? mkdtempSync(join(tmpdir(), 'mqt-bench-store-')) : undefined;
+  const durable = storeDir === undefined ? null : await startMqt('mqt-durable', join(ROOT, 'dist'), { ...mqtOptions, persistence: storeDir }, nodeArgs);
   const floor = args['no-floor'] || !scenarios.some((s) => s.storm !== undefined) ? null : await startNodeFloor();
   const mosqVersion = mosquitto === null ? undefined : await mosquittoVersion(args.mosquitto);
-  log(`brokers: ${[...brokers, ...(floor !== null ? [floor] : [])].map((b) => `${b.name} on 127.0.0.1:${b.port} (pid ${b.pid})`).join(', ')}`);
+  log(`brokers: ${[...brokers, ...(durable !== null ? [durable] : []), ...(floor !== null ? [floor] : [])].map((b) => `${b.name} on 127.0.0.1:${b.port} (pid ${b.pid})`).join(', ')}`);
 
   const stopAll = async () => {
-    for (const b of [...brokers, ...(floor !== null ? [floor] : [])]) {
+    for (const b of [...brokers, ...(durable !== null ? [durable] : []), ...(floor !== null ? [floor] : [])]) {
       await b.stop();
       b.cleanup();
     }
+    if (storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
   };
   process.once('SIGINT', () => {
     controller.abort(new Error('interrupted'));
@@ -224,9 +238,10 @@ async function main() {
   const common = { version, workers, qos0Window };
   const results = [];
   try {
-    for (const b of [...(floor !== null ? [floor] : []), ...brokers]) await warmUp(b, common, quick, controller.signal);
+    for (const b of [...(floor !== null ? [floor] : []), ...brokers, ...(durable !== null ? [durable] : [])]) await warmUp(b, common, quick, controller.signal);
     for (const scenario of scenarios) {
-      const contenders = scenario.storm !== undefined && floor !== null ? [...brokers, floor] : brokers;
+      const base = brokers.filter((b) => b.name !== 'mqt-base' || !scenario.durable);
+      const contenders = scenario.storm !== undefined && floor !== null ? [...brokers, floor] : scenario.durable ? [...base, durable] : brokers;
       const crashed = contenders.map(() => []);
       // The engine's order of `mqt bench --compare`: round by round, every contender in turn.
       const runs = await runRounds(contenders.length, rounds, async (t, round) => {
@@ -241,6 +256,7 @@ async function main() {
       contenders.forEach((b, t) => {
         summary[b.name] = summarizeRuns(runs[t], crashed[t], scenario.storm !== undefined);
       });
+      if (scenario.durable) addDurableRatios(summary);
       results.push(addRatios(summary));
     }
   } finally {
@@ -278,9 +294,16 @@ async function main() {
     ];
     const baselineNote = baseline === null ? undefined : `mqt = this checkout (${config.mqt.commit}); mqt-base = ${baseline.dir} (${baseline.commit}); new/base = mqt / mqt-base, same engine, same rounds.`;
     const storm = scenarios.find((s) => s.storm !== undefined);
-    process.stdout.write(renderText(results, { names, floor: floor?.name, heading, stormClients: storm?.storm.total ?? 0, rounds, qos0Window, baselineNote }));
+    const plain = results.filter((s) => !scenarios.find((x) => x.id === s.id).durable);
+    if (plain.length > 0) process.stdout.write(renderText(plain, { names, floor: floor?.name, heading, stormClients: storm?.storm.total ?? 0, rounds, qos0Window, baselineNote }));
+    else process.stdout.write(`${heading.join('\n')}\n`);
+    const durableResults = results.filter((s) => scenarios.find((x) => x.id === s.id).durable);
+    if (durableResults.length > 0) process.stdout.write(renderDurable(durableResults, names.filter((n) => n !== 'mqt-base')));
   }
-  if (failed(results, names)) process.exitCode = 1;
+  const plainIds = new Set(scenarios.filter((s) => !s.durable).map((s) => s.id));
+  // mosquitto's losses in a durable scenario are its own (its queue limit, no back-pressure): reported, not a failure of ours.
+  const durableNames = ['mqt', 'mqt-durable'];
+  if (failed(results.filter((s) => plainIds.has(s.id)), names) || failed(results.filter((s) => !plainIds.has(s.id)), durableNames)) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -6,7 +6,8 @@
  * it still holds, and exits when the parent goes away.
  *
  * argv[2]: the dist/ folder whose broker to run (this checkout's, or --baseline's), so the
- * same process shape measures both; argv[3]: JSON of extra createBroker() options.
+ * same process shape measures both; argv[3]: JSON of extra createBroker() options, where
+ * `persistence: DIR` puts the broker on an LMDB store in DIR.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,10 +15,18 @@ import { pathToFileURL } from 'node:url';
 const dist = process.argv[2];
 const extra = process.argv[3] === undefined ? {} : JSON.parse(process.argv[3]);
 const { createBroker } = await import(pathToFileURL(join(dist, 'core', 'broker', 'index.js')).href);
+// { persistence: DIR }: the broker on an LMDB store in DIR, as `mqt broker --persistence DIR`.
+const { persistence, ...options } = extra;
+let store;
+if (persistence !== undefined) {
+  const { LmdbStore } = await import(pathToFileURL(join(dist, 'core', 'store', 'lmdb-store.js')).href);
+  store = LmdbStore.open(persistence);
+}
 const broker = createBroker({
   maxInflight: 1000,
   maxQueued: 100_000,
-  ...extra,
+  ...options,
+  ...(store !== undefined ? { store } : {}),
   log: (level, message) => {
     if (level === 'error' || level === 'warn') process.stderr.write(`[mqt broker] ${level}: ${message}\n`);
   },

@@ -36,7 +36,7 @@ export function engineConfig(scenario, { version, workers, qos0Window }) {
     return { ...base, scenario: 'conn', pubs: 1, subs: 0, qos: 0, conns: scenario.storm.total, concurrency: scenario.storm.concurrency };
   }
   const f = scenario.flow;
-  return { ...base, scenario: f.scenario, pubs: f.pubs, subs: f.subs, qos: f.qos, msgs: f.count * f.pubs, inflight: f.inflight ?? 100 };
+  return { ...base, scenario: f.scenario, pubs: f.pubs, subs: f.subs, qos: f.qos, msgs: f.count * f.pubs, inflight: f.inflight ?? 100, persistent: f.persistent === true };
 }
 
 function target(broker, version) {

@@ -8,7 +8,7 @@ import { median as engineMedian } from '../../dist/core/bench/compare.js';
 import { formatCount, formatMs } from '../../dist/core/bench/report.js';
 
 /** Column names of the contenders, kept short. */
-const SHORT = { mosquitto: 'mosq', 'mqt-base': 'base', mqt: 'mqt' };
+const SHORT = { mosquitto: 'mosq', 'mqt-base': 'base', mqt: 'mqt', 'mqt-durable': 'dur' };
 const short = (name) => SHORT[name] ?? name;
 
 const finite = (values) => values.filter((x) => x !== undefined && Number.isFinite(x));
@@ -48,9 +48,43 @@ export function addRatios(summary) {
   return summary;
 }
 
+/** Durable scenarios: our broker on a store against mosquitto in memory, and against itself in memory. */
+export function addDurableRatios(summary) {
+  const d = summary['mqt-durable'];
+  if (d === undefined) return summary;
+  if (summary.mosquitto !== undefined) summary.durableRatio = ratio(d.rate, summary.mosquitto.rate);
+  if (summary.mqt !== undefined) summary.durableVsMemory = ratio(d.rate, summary.mqt.rate);
+  return summary;
+}
+
+/** The durable scenarios' table: mosquitto and mqt in memory, mqt on its store, and the ratios. */
+export function renderDurable(results, names) {
+  const all = [...names, 'mqt-durable'];
+  const times = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '—');
+  const header = ['durable scenario', 'unit', ...all, ...(names.includes('mosquitto') ? ['durable/mosq'] : []), 'durable/mqt', ...all.map((n) => `${short(n)} p50/p99 ms`), `lost ${all.map(short).join('/')}`];
+  const rows = results.map((s) => [
+    s.name,
+    s.unit,
+    ...all.map((n) => rate(s[n].rate)),
+    ...(names.includes('mosquitto') ? [times(s.durableRatio)] : []),
+    times(s.durableVsMemory),
+    ...all.map((n) => `${ms(s[n].p50)} / ${ms(s[n].p99)}`),
+    all.map((n) => `${s[n].lost}${s[n].duplicates > 0 ? ` +${s[n].duplicates} dup` : ''}${s[n].errors.length > 0 ? ' ERR' : ''}`).join(' / '),
+  ]);
+  const out = [
+    '',
+    table(header, rows),
+    'durable = our broker with an LMDB store (as --persistence): a QoS 1/2 message is acknowledged only once it is on disk (fsync); mosquitto runs with persistence false, its state in memory only.',
+  ];
+  for (const s of results) for (const n of all) for (const e of s[n].errors) out.push(`error: ${s.id} on ${n}: ${e}`);
+  return `${out.join('\n')}\n`;
+}
+
 /** QoS 1/2 and the connection storm must be exact; any error or duplicate is a failure too. */
 export function failed(results, brokerNames) {
   const exact = (s) => s.id !== 'qos0' && s.id !== 'many-to-one' && s.id !== 'fan-out';
+  // A scenario without a contender (the baseline sits out the durable ones) has nothing to judge.
+  brokerNames = brokerNames.filter((b) => results.every((s) => s[b] !== undefined));
   return results.some((s) => brokerNames.some((b) => s[b].errors.length > 0 || s[b].duplicates > 0 || (exact(s) && s[b].lost > 0)));
 }
 

@@ -258,11 +258,14 @@ class GatedStore extends MemoryStore {
   }
 }
 
-/** A MemoryStore whose commits fail while `failing` is set. */
+/** A MemoryStore whose commits fail while `failing` is set, as a full disk does. */
 class FailingStore extends MemoryStore {
   failing = false;
   override commit(): Promise<void> {
-    super.commit();
+    void super.commit();
+    return this.failing ? Promise.reject(new Error('no space left on device')) : Promise.resolve();
+  }
+  override probe(): Promise<void> {
     return this.failing ? Promise.reject(new Error('no space left on device')) : Promise.resolve();
   }
 }
@@ -315,22 +318,49 @@ describe('acknowledged only once stored', () => {
     expect(store.counts.deliveries).toBe(300);
   });
 
-  it('a failed commit acknowledges nothing: the publisher is disconnected and sends again; the broker goes on', async () => {
+  it('a store that cannot write: the acknowledgements of the failed commit never go out, QoS 1/2 waits (3.1.1) or gets 0x97 (5.0), QoS 0 goes on; all resumes by itself', { timeout: 10_000 }, async () => {
     const store = new FailingStore();
     const logs: string[] = [];
     const broker = createBroker({ store, log: (_l, m) => logs.push(m) });
     brokers.push(broker);
     await broker.ready();
-    const { client: sub } = await connect(broker, away311);
+    const { client: sub } = await connect(broker, { clientId: 'sub', clean: false });
     await sub.subscribe('t', 1);
-    const { client: pub } = await connect(broker, { clientId: 'pub', clean: false });
+    const { client: first } = await connect(broker, { clientId: 'first' });
     store.failing = true;
-    pub.publish('t', 'not stored', { qos: 1 });
-    await pub.expectClosed();
-    expect(logs.some((l) => l.includes('could not commit') && l.includes('no space left'))).toBe(true);
+    first.publish('t', 'not stored', { qos: 1 });
+    // Its PUBACK waited for the commit that failed: it never comes; the client sends again after reconnecting.
+    await first.expectClosed();
+    expect(logs.filter((l) => l.includes('the store cannot write (no space left on device)'))).toHaveLength(1);
+
+    const { client: v5 } = await connect(broker, { clientId: 'v5', protocolVersion: 5 });
+    v5.publish('t', 'refused', { qos: 1 });
+    expect((await v5.expect('puback')).reasonCode).toBe(0x97);
+    const { client: v3 } = await connect(broker, { clientId: 'v3' });
+    const id = v3.publish('t', 'waits', { qos: 1 });
+    await v3.expectNothing(300);
+    // QoS 0 goes on meanwhile, and so does the subscriber's reading.
+    v5.publish('t', 'qos 0 goes on', { qos: 0 });
+    const got: string[] = [];
+    for (;;) {
+      const p = await sub.receive();
+      got.push(p.payload.toString());
+      if (p.payload.toString() === 'qos 0 goes on') break;
+    }
+    expect(got).not.toContain('refused');
+    expect(got).not.toContain('waits');
+
     store.failing = false;
-    const { client: again } = await connect(broker, { clientId: 'pub', clean: false });
-    await publishQos1(again, 't', 'stored');
+    expect((await v3.expect('puback', 3000)).packetId).toBe(id);
+    expect((await sub.receive()).payload.toString()).toBe('waits');
+    expect(logs.filter((l) => l.includes('the store can write again'))).toHaveLength(1);
+    v5.publish('t', 'accepted again', { qos: 1 });
+    expect((await v5.expect('puback')).reasonCode).toBe(0);
+    // What the store holds is the broker's state again: the session, and nothing owed once read.
+    expect((await sub.receive()).payload.toString()).toBe('accepted again');
+    await until(() => broker.inspect.session('sub')?.inflight === 0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts).toMatchObject({ sessions: 1, deliveries: 0, messages: 0 });
   });
 });
 

@@ -128,6 +128,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.wills = new Wills(this, this.scheduler);
     this.persistence = options.store === undefined ? undefined : new Persistence(options.store, (level, m) => this.log(level, m));
     this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler, this.persistence);
+    this.persistence?.setResyncSource({ sessions: () => this.sessions.values(), retained: (now) => this.retained.all?.(now) });
     this.inspect = new Inspector({
       sessions: this.sessions,
       router: this.router,
@@ -318,6 +319,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     }
     this.sessions.clear();
     this.scheduler.close();
+    p?.close();
     await Promise.all(stopping);
     if (p !== undefined) await p.store.close();
   }
@@ -358,8 +360,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       return true;
     }
     const buf = conn.outbox.take();
+    const promised = conn.promised;
+    conn.promised = false;
     if (buf === undefined) return true;
-    return p.hold(conn, buf) || (conn.writeHeld(buf), true);
+    return p.hold(conn, buf, promised) || (conn.writeHeld(buf), true);
   }
 
   // ---- sessions (BrokerContext) --------------------------------------------------------
@@ -403,6 +407,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     const had = this.router.unsubscribe(s, topicFilter);
     if (had) s.journal?.changed(s.record);
     return had;
+  }
+
+  storeBlocked(): Promise<void> | undefined {
+    return this.persistence?.blockedUntil;
   }
 
   retainedFor(topicFilter: string, now: number): MaybePromise<Message[]> {

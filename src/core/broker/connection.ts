@@ -93,6 +93,12 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** In the broker's list of connections to flush at the end of this tick. */
   dirty = false;
   /**
+   * This tick's output holds an acknowledgement (CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP,
+   * SUBACK, UNSUBACK): a promise that what it answers is stored. If the store's commit fails,
+   * such output never goes out; deliveries and PINGRESP alone may.
+   */
+  promised = false;
+  /**
    * Output is backing up (slow reader): QoS 0 waits, QoS 1/2 stays queued. Set when the
    * stream holds more than maxClientBuffer; cleared by the callback of a write made near that
    * limit (flush), once the stream is back under it.
@@ -257,18 +263,21 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   send(packet: Packet): void {
     if (this.state === State.Closed) return;
     this.outbox.push(encode(packet, this.protocolVersion));
+    if (packet.type !== 'disconnect') this.promised = true;
     this.host.markDirty(this);
   }
 
-  sendBytes(buf: Buffer): void {
+  sendBytes(buf: Buffer, promise = true): void {
     if (this.state === State.Closed) return;
     this.outbox.push(buf);
+    if (promise) this.promised = true;
     this.host.markDirty(this);
   }
 
   sendWithId(template: Buffer, offset: number, id: number): void {
     if (this.state === State.Closed) return;
     this.outbox.pushWithId(template, offset, id);
+    this.promised = true;
     this.host.markDirty(this);
   }
 
@@ -290,6 +299,7 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     if (this.state === State.Closed && stream.destroyed) return;
     // With a store, output waits until what the tick changed is durable (persistence.ts).
     if (this.host.holdOutput(this)) return;
+    this.promised = false;
     const out = this.outbox.take();
     if (out !== undefined) this.write(out);
   }

@@ -11,7 +11,7 @@
  * incoming QoS 2 ids; a session's own fields (rewritten whole when they change, at most once a
  * tick); retained messages. A session is durable while its expiry interval is above 0.
  */
-import type { BrokerStore, StoredClient, StoredMessage, StoredSession } from '../store/types.js';
+import type { BrokerStore, StoredClient, StoredDelivery, StoredMessage, StoredSession, StoredState } from '../store/types.js';
 import type { Message } from './message.js';
 import type { Delivery, Journal, SessionRecord } from './session-record.js';
 import type { Session } from './session.js';
@@ -28,6 +28,8 @@ export interface HeldOutput {
 class Batch {
   readonly conns: HeldOutput[] = [];
   readonly bufs: Buffer[] = [];
+  /** Whether bufs[i] holds an acknowledgement (see Connection.promised). */
+  readonly promised: boolean[] = [];
   settled = false;
 }
 
@@ -39,6 +41,34 @@ export function storedMessage(m: Message): StoredMessage {
   return { id: m.id, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, properties: m.properties, publisherId: m.publisherId, expiresAt: m.expiresAt };
 }
 
+/** Where writes go while the store cannot take them: nowhere; a resync rewrites everything once it can. */
+const NOWHERE: BrokerStore = {
+  load: (): Promise<StoredState> => Promise.resolve({ messages: [], sessions: [], deliveries: [], incoming: [], retained: [] }),
+  putMessage: (): void => undefined,
+  removeMessage: (): void => undefined,
+  putDelivery: (_d: StoredDelivery): void => undefined,
+  removeDelivery: (): void => undefined,
+  putIncoming: (): void => undefined,
+  removeIncoming: (): void => undefined,
+  putSession: (): void => undefined,
+  removeSession: (): void => undefined,
+  putRetained: (): void => undefined,
+  removeRetained: (): void => undefined,
+  clear: (): void => undefined,
+  probe: (): Promise<void> => Promise.resolve(),
+  commit: (): Promise<void> => Promise.resolve(),
+  close: (): Promise<void> => Promise.resolve(),
+};
+
+/** How often a store that failed is tried again. */
+export const STORE_RETRY_MS = 1000;
+
+/** What a resync writes anew: every durable session and every retained message. */
+export interface ResyncSource {
+  sessions(): Iterable<Session>;
+  retained(now: number): Message[] | undefined;
+}
+
 export class Persistence implements Journal {
   /** Writes staged since the last commit. */
   staged = 0;
@@ -46,15 +76,33 @@ export class Persistence implements Journal {
   private latest: Batch | undefined = undefined;
   private dirty: { record: SessionRecord; session: Session }[] = [];
   private readonly sessionOf = new WeakMap<SessionRecord, Session>();
-  private lastFailureLog = 0;
-  /** Commits that failed, and writes committed, over the broker's life. */
+  /** Commits that failed, and commits made, over the broker's life. */
   failures = 0;
   commits = 0;
+  /** Where journal writes go: the store, or NOWHERE while it cannot write. */
+  private sink: BrokerStore;
+  /** Set while the store cannot write; resolved (and cleared) once a resync committed. */
+  private blocked: { promise: Promise<void>; resolve: () => void } | undefined = undefined;
+  private retryTimer: NodeJS.Timeout | undefined = undefined;
+  private resyncSource: ResyncSource | undefined = undefined;
+  private closed = false;
 
   constructor(
     readonly store: BrokerStore,
-    private readonly log: (level: 'error' | 'warn', message: string) => void,
-  ) {}
+    private readonly log: (level: 'error' | 'warn' | 'info', message: string) => void,
+  ) {
+    this.sink = store;
+  }
+
+  /** Where a resync finds what to write (the broker's sessions and retained messages). */
+  setResyncSource(source: ResyncSource): void {
+    this.resyncSource = source;
+  }
+
+  /** Undefined while the store can write; else resolves once it can again. */
+  get blockedUntil(): Promise<void> | undefined {
+    return this.blocked?.promise;
+  }
 
   // ---- which sessions are stored ---------------------------------------------------------
 
@@ -100,7 +148,7 @@ export class Persistence implements Journal {
     for (let i = record.queueHead; i < record.queue.length; i++) this.forgetDelivery(record, record.queue[i]!);
     if (record.inflight !== undefined) for (const d of record.inflight.values()) this.forgetDelivery(record, d);
     if (record.incomingQos2 !== undefined) for (const id of record.incomingQos2) this.removeIncoming(record, id);
-    this.store.removeSession(record.clientId);
+    this.sink.removeSession(record.clientId);
     this.staged++;
     record.journalDirty = false;
   }
@@ -112,25 +160,25 @@ export class Persistence implements Journal {
       d.seq = record.nextSeq++;
       this.ref(d.message);
     }
-    this.store.putDelivery({ clientId: record.clientId, seq: d.seq, messageId: d.message.id, qos: d.qos, retain: d.retain, subscriptionIds: d.subscriptionIds, packetId, released: d.released });
+    this.sink.putDelivery({ clientId: record.clientId, seq: d.seq, messageId: d.message.id, qos: d.qos, retain: d.retain, subscriptionIds: d.subscriptionIds, packetId, released: d.released });
     this.staged++;
   }
 
   forgetDelivery(record: SessionRecord, d: Delivery): void {
     if (d.seq === 0) return;
-    this.store.removeDelivery(record.clientId, d.seq);
+    this.sink.removeDelivery(record.clientId, d.seq);
     this.staged++;
     d.seq = 0;
     this.unref(d.message);
   }
 
   putIncoming(record: SessionRecord, packetId: number): void {
-    this.store.putIncoming(record.clientId, packetId);
+    this.sink.putIncoming(record.clientId, packetId);
     this.staged++;
   }
 
   removeIncoming(record: SessionRecord, packetId: number): void {
-    this.store.removeIncoming(record.clientId, packetId);
+    this.sink.removeIncoming(record.clientId, packetId);
     this.staged++;
   }
 
@@ -145,14 +193,14 @@ export class Persistence implements Journal {
   /** A message is stored while a stored delivery refers to it. */
   private ref(msg: Message): void {
     if (msg.storedRefs++ === 0) {
-      this.store.putMessage(storedMessage(msg));
+      this.sink.putMessage(storedMessage(msg));
       this.staged++;
     }
   }
 
   private unref(msg: Message): void {
     if (--msg.storedRefs === 0) {
-      this.store.removeMessage(msg.id);
+      this.sink.removeMessage(msg.id);
       this.staged++;
     }
   }
@@ -160,13 +208,13 @@ export class Persistence implements Journal {
   // ---- retained ---------------------------------------------------------------------------
 
   retained(msg: Message): void {
-    if (msg.payload.length === 0) this.store.removeRetained(msg.topic);
-    else this.store.putRetained(storedMessage(msg));
+    if (msg.payload.length === 0) this.sink.removeRetained(msg.topic);
+    else this.sink.putRetained(storedMessage(msg));
     this.staged++;
   }
 
   retainedExpired(topic: string): void {
-    this.store.removeRetained(topic);
+    this.sink.removeRetained(topic);
     this.staged++;
   }
 
@@ -174,24 +222,30 @@ export class Persistence implements Journal {
 
   /** Rewrites the sessions whose own fields changed, then commits what the tick staged. */
   endOfTick(): void {
-    const dirty = this.dirty;
-    if (dirty.length > 0) {
-      this.dirty = [];
-      for (const { record, session } of dirty) {
-        if (!record.journalDirty) continue;
-        record.journalDirty = false;
-        this.store.putSession(sessionRecord(session));
-        this.staged++;
-      }
-    }
+    this.endOfTickSessions();
     if (this.staged === 0) return;
     this.staged = 0;
+    // While the store cannot write, nothing waits for it: the resync will cover this tick.
+    if (this.blocked !== undefined) return;
     const batch = new Batch();
     this.latest = batch;
     this.store.commit().then(
       () => this.settled(batch, undefined),
       (err: unknown) => this.settled(batch, err instanceof Error ? err : new Error(String(err))),
     );
+  }
+
+  /** The sessions whose own fields changed this tick, rewritten. */
+  private endOfTickSessions(): void {
+    const dirty = this.dirty;
+    if (dirty.length === 0) return;
+    this.dirty = [];
+    for (const { record, session } of dirty) {
+      if (!record.journalDirty) continue;
+      record.journalDirty = false;
+      this.sink.putSession(sessionRecord(session));
+      this.staged++;
+    }
   }
 
   /**
@@ -208,11 +262,12 @@ export class Persistence implements Journal {
   }
 
   /** Holds a connection's output of this tick for the newest commit. False when no commit is under way. */
-  hold(conn: HeldOutput, buf: Buffer): boolean {
+  hold(conn: HeldOutput, buf: Buffer, promised: boolean): boolean {
     const batch = this.latest;
     if (batch === undefined) return false;
     batch.conns.push(conn);
     batch.bufs.push(buf);
+    batch.promised.push(promised);
     return true;
   }
 
@@ -226,19 +281,103 @@ export class Persistence implements Journal {
       return;
     }
     this.failures++;
-    const now = Date.now();
-    if (now - this.lastFailureLog >= 60_000) {
-      this.lastFailureLog = now;
-      this.log('error', `the store could not commit (${err.message}): what it held is not acknowledged, and its ${conns.length} client${conns.length === 1 ? '' : 's'} are disconnected to send it again (${this.failures} failed commit${this.failures === 1 ? '' : 's'} so far)`);
+    // No acknowledgement of what it held may go out: those clients send again when they
+    // reconnect. Deliveries alone go out (the broker's memory has them; a resync stores them).
+    for (let i = 0; i < conns.length; i++) {
+      if (batch.promised[i]) conns[i]!.failHeld('the store could not commit');
+      else conns[i]!.writeHeld(bufs[i]!);
     }
-    for (const c of conns) c.failHeld('the store could not commit');
+    this.fail(err);
+  }
+
+  /**
+   * The store cannot write (disk full, directory gone): said once; from now on no QoS 1/2
+   * publish is accepted, writes go nowhere, and the store is tried again every STORE_RETRY_MS
+   * until a resync of the whole state commits.
+   */
+  private fail(err: Error): void {
+    if (this.closed) return;
+    if (this.blocked === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.blocked = { promise, resolve };
+      this.sink = NOWHERE;
+      this.latest = undefined;
+      this.log('error', `the store cannot write (${err.message}): QoS 1 and 2 publishes are not acknowledged until it can (MQTT 5 clients get 0x97 quota exceeded, MQTT 3 clients are not read); QoS 0 and deliveries go on; trying again every ${STORE_RETRY_MS / 1000} s`);
+    }
+    this.retryLater();
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, STORE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  /** A cheap write first; when it commits, everything is written anew in one commit. */
+  private async retry(): Promise<void> {
+    if (this.blocked === undefined || this.closed) return;
+    try {
+      await this.store.probe();
+      this.store.clear();
+      this.resync();
+      await this.store.commit();
+    } catch {
+      this.sink = NOWHERE;
+      this.retryLater();
+      return;
+    }
+    const blocked = this.blocked;
+    this.blocked = undefined;
+    this.log('warn', 'the store can write again: QoS 1 and 2 publishes are acknowledged again');
+    blocked.resolve();
+  }
+
+  /** Writes every durable session (with what it owes) and every retained message to the store. */
+  private resync(): void {
+    const source = this.resyncSource;
+    this.sink = this.store;
+    if (source === undefined) return;
+    const sessions = [...source.sessions()].filter((s) => s.journal !== undefined);
+    // Counted afresh: the writes made while the store failed went nowhere.
+    for (const session of sessions) {
+      const r = session.record;
+      for (let i = r.queueHead; i < r.queue.length; i++) resetStored(r.queue[i]!);
+      if (r.inflight !== undefined) for (const d of r.inflight.values()) resetStored(d);
+    }
+    for (const session of sessions) {
+      session.record.journalDirty = false;
+      this.writeAll(session);
+    }
+    const retained = source.retained(Date.now());
+    if (retained !== undefined) for (const m of retained) this.retained(m);
+    this.endOfTickSessions();
+    this.staged = 0;
   }
 
   /** Waits until everything staged so far is durable. */
   async drain(): Promise<void> {
     this.endOfTick();
+    if (this.blocked !== undefined) throw new Error('the store cannot write; what changed since it failed is not stored');
     await this.store.commit();
   }
+
+  /** The broker closes: no more retries. */
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}
+
+function resetStored(d: Delivery): void {
+  d.message.storedRefs = 0;
+  d.seq = 0;
 }
 
 /** A session's own fields as the store keeps them. */

@@ -65,6 +65,12 @@ export class MemoryRetainedStore implements RetainedStore {
     return out;
   }
 
+  all(now: number): Message[] {
+    const out: Message[] = [];
+    for (const [, r] of this.index) if (r.expiresAt === 0 || now < r.expiresAt) out.push(toMessage(r));
+    return out;
+  }
+
   get(topic: string): Message | undefined {
     const r = this.index.get(topic);
     return r === undefined ? undefined : toMessage(r);

@@ -151,6 +151,8 @@ export interface RetainedStore {
   match(filter: string, now: number): MaybePromise<Message[]>;
   get(topic: string): Message | undefined;
   clear(): void;
+  /** Every live retained message, each a fresh Message: what a store is given again after it failed. Optional. */
+  all?(now: number): Message[];
 }
 
 // ---- what a session delivers to --------------------------------------------------------------
@@ -226,7 +228,8 @@ export interface HandlerConnection extends ClientInfo {
   outAliasMax: number;
   inAliases: Map<number, string> | undefined;
   send(packet: Packet): void;
-  sendBytes(buf: Buffer): void;
+  /** `promise`: false for a packet that acknowledges nothing stored (PINGRESP). */
+  sendBytes(buf: Buffer, promise?: boolean): void;
   /** Queues `template` with its two packet-id bytes at `offset` set to `id` (acks with nothing allocated). */
   sendWithId(template: Buffer, offset: number, id: number): void;
   /** Writes what is queued now instead of at the end of the tick. */
@@ -266,6 +269,11 @@ export interface BrokerContext {
   createMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined, publisherId: string): Message;
   /** Retained messages for a new subscription. */
   retainedFor(topicFilter: string, now: number): MaybePromise<Message[]>;
+  /**
+   * Undefined while the store (if any) can write; else a promise of the moment it can again:
+   * QoS 1/2 publishes are not accepted before (nothing is acknowledged that was not stored).
+   */
+  storeBlocked(): Promise<void> | undefined;
   emit(event: 'client', client: ClientInfo, sessionPresent: boolean): boolean;
   emit(event: 'subscribe', client: ClientInfo, topicFilter: string, result: number): boolean;
   emit(event: 'unsubscribe', client: ClientInfo, topicFilter: string): boolean;

@@ -6,7 +6,7 @@
  * transactions commit in order. So commit() is the promise of the last write: when it resolves,
  * everything before it is durable, and the event loop never waits for the disk.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Lmdb from 'lmdb';
 import { lockDir, type DirLock } from './dir-lock.js';
@@ -34,6 +34,19 @@ import type { BrokerStore, StoredDelivery, StoredMessage, StoredSession, StoredS
 
 const EMPTY = Buffer.alloc(0);
 const DONE: Promise<void> = Promise.resolve();
+const NOOP = (): void => undefined;
+/** Free space a store that ran out must see again before it is written to (a probe of its own). */
+const PROBE_FREE_BYTES = 1024 * 1024;
+
+/** lmdb-js rejects a failed commit with a generic error and the cause in a promise of its own. */
+function commitCause(err: unknown): Promise<never> {
+  const cause = (err as { commitError?: Promise<unknown> } | undefined)?.commitError;
+  if (cause === undefined || typeof cause.then !== 'function') return Promise.reject(err);
+  return cause.then(
+    () => Promise.reject(err),
+    (e: unknown) => Promise.reject(e),
+  );
+}
 
 type Db = Lmdb.RootDatabase<Buffer, Buffer>;
 
@@ -60,7 +73,7 @@ export class LmdbStore implements BrokerStore {
     try {
       // Loaded only when persistence is on: a broker without it holds no native module.
       const { open } = createRequire(import.meta.url)('lmdb') as typeof Lmdb;
-      db = open<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, overlappingSync: false, noSync: false, cache: false });
+      db = open<Buffer, Buffer>({ path: dir, encoding: 'binary', keyEncoding: 'binary', compression: false, overlappingSync: false, noSync: false, cache: false, eventTurnBatching: false });
     } catch (err) {
       lock.release();
       throw new Error(`cannot open the store in ${dir}: ${(err as Error).message}; move the directory away to start with an empty store`);
@@ -122,12 +135,18 @@ export class LmdbStore implements BrokerStore {
     return Promise.resolve(state);
   }
 
+  // lmdb-js gives every write of one transaction the same promise: a rejection is handled once,
+  // in commit(), and marked handled here for the writes whose promise commit() never sees.
   private put(key: Buffer, value: Buffer): void {
-    this.last = this.db.put(key, value);
+    const p = this.db.put(key, value);
+    if (p !== this.last) p.catch(NOOP);
+    this.last = p;
   }
 
   private remove(key: Buffer): void {
-    this.last = this.db.remove(key);
+    const p = this.db.remove(key);
+    if (p !== this.last) p.catch(NOOP);
+    this.last = p;
   }
 
   putMessage(msg: StoredMessage): void {
@@ -161,11 +180,22 @@ export class LmdbStore implements BrokerStore {
     this.remove(retainedKey(topic));
   }
 
+  clear(): void {
+    for (const key of this.db.getKeys({})) if (kindOf(key) !== 'version') this.remove(key);
+  }
+
+  async probe(): Promise<void> {
+    // A full disk says so without a write (lmdb logs every failed one).
+    const fs = statfsSync(this.dir);
+    if (fs.bavail * fs.bsize < PROBE_FREE_BYTES) throw new Error(`no space left on the device of ${this.dir}`);
+    await this.db.put(KEY_VERSION, encodeVersion()).then(undefined, commitCause);
+  }
+
   commit(): Promise<void> {
     const last = this.last;
     if (last !== undefined) {
       this.last = undefined;
-      this.tail = last.then(() => undefined);
+      this.tail = last.then(() => undefined, commitCause);
     }
     return this.tail;
   }

@@ -78,6 +78,19 @@ export class MemoryStore implements BrokerStore {
     this.retained.delete(topic);
   }
 
+  clear(): void {
+    this.writes++;
+    this.messages.clear();
+    this.deliveries.clear();
+    this.incoming.clear();
+    this.sessions.clear();
+    this.retained.clear();
+  }
+
+  probe(): Promise<void> {
+    return Promise.resolve();
+  }
+
   commit(): Promise<void> {
     this.commits++;
     return Promise.resolve();

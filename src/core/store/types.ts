@@ -100,6 +100,10 @@ export interface BrokerStore {
   removeSession(clientId: string): void;
   putRetained(msg: StoredMessage): void;
   removeRetained(topic: string): void;
+  /** Stages the removal of every record: a broker whose store failed writes its whole state anew after it. */
+  clear(): void;
+  /** A small write of its own, committed: resolves once the store can write again, rejects while it cannot. */
+  probe(): Promise<void>;
   commit(): Promise<void>;
   /** Waits for the last commit and lets go of the medium (lock, files). */
   close(): Promise<void>;

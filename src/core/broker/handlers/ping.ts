@@ -4,5 +4,5 @@ const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 /** [MQTT-3.12.4-1] PINGREQ is answered with PINGRESP; the activity itself fed the keep-alive. */
 export function handlePingreq(conn: HandlerConnection): void {
-  conn.sendBytes(PINGRESP);
+  conn.sendBytes(PINGRESP, false);
 }

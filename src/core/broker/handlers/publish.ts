@@ -64,6 +64,19 @@ export function handlePublish(conn: HandlerConnection, packet: PublishPacket): P
     return;
   }
 
+  // A store that cannot write: acknowledge nothing it could not keep. MQTT 5 hears why; an MQTT 3
+  // client is not read until the store can write again (its PUBLISH waits, in order).
+  if (qos > 0) {
+    const blocked = broker.storeBlocked();
+    if (blocked !== undefined) {
+      if (v5) {
+        conn.send({ type: qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode: ReasonCode.QuotaExceeded });
+        return;
+      }
+      return blocked.then(() => handlePublish(conn, packet));
+    }
+  }
+
   // The hooks in force now: setHooks() may have replaced them since the last packet.
   const allowed = broker.hooks.authorizePublish(conn, topic, qos, packet.retain);
   if (isPromise(allowed)) return allowed.then((ok) => accept(conn, packet, topic, ok, ReasonCode.NotAuthorized));
