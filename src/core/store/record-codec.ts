@@ -98,8 +98,21 @@ function publishBytes(topic: string, payload: Buffer, qos: QoS, retain: boolean,
   return encode(packet, 5);
 }
 
+/** One parser for every stored PUBLISH: each value is one whole packet, so it ends every call clean. */
+let parser = new Parser({ protocolVersion: 5 });
+
 function readPublish(buf: Buffer): PublishPacket {
-  const packets = new Parser({ protocolVersion: 5 }).push(buf);
+  let packets;
+  try {
+    packets = parser.push(buf);
+  } catch (err) {
+    parser = new Parser({ protocolVersion: 5 });
+    throw err;
+  }
+  if (parser.buffered !== 0) {
+    parser = new Parser({ protocolVersion: 5 });
+    throw new Error('a stored message cut short');
+  }
   const p = packets[0];
   if (packets.length !== 1 || p === undefined || p.type !== 'publish') throw new Error('a stored message that is not one PUBLISH');
   return p;
