@@ -75,6 +75,25 @@ async function publishQos2(pub: TestClient, topic: string, payload: string): Pro
   await pub.expect('pubcomp');
 }
 
+/**
+ * An offline persistent 'watcher' subscribed to 'status', and a 5.0 device `clientId` with a
+ * session expiry and a will on 'status' (`delay` s), gone uncleanly: its will pending.
+ */
+async function watcherAndDevice(broker: Broker, clientId: string, expiry: number, delay: number): Promise<void> {
+  const { client: watcher } = await connect(broker, { clientId: 'watcher', clean: false });
+  await watcher.subscribe('status', 1);
+  watcher.kill();
+  const { client: dev } = await connect(broker, {
+    clientId,
+    protocolVersion: 5,
+    properties: { sessionExpiryInterval: expiry },
+    will: { topic: 'status', payload: Buffer.from(`${clientId} is gone`), qos: 1, retain: false, properties: { willDelayInterval: delay } },
+  });
+  await dev.subscribe('anything', 1);
+  dev.kill();
+  await until(() => broker.inspect.session(clientId)?.connected === false && broker.inspect.session('watcher')?.connected === false);
+}
+
 describe.each(media)('a restart with the %s store', (_name, medium) => {
   it.each([
     ['3.1.1', away311],
@@ -184,18 +203,7 @@ describe.each(media)('a restart with the %s store', (_name, medium) => {
   it('a will delay runs on across the restart', async () => {
     const open = medium();
     let broker = await start(open());
-    const { client: watcher } = await connect(broker, { clientId: 'watcher', clean: false });
-    await watcher.subscribe('status', 1);
-    watcher.kill();
-    const { client: dev } = await connect(broker, {
-      clientId: 'dev',
-      protocolVersion: 5,
-      clean: true,
-      properties: { sessionExpiryInterval: 3600 },
-      will: { topic: 'status', payload: Buffer.from('dev is gone'), qos: 1, retain: false, properties: { willDelayInterval: 1 } },
-    });
-    dev.kill();
-    await until(() => broker.inspect.session('dev')?.connected === false && broker.inspect.session('watcher')?.connected === false);
+    await watcherAndDevice(broker, 'dev', 3600, 1);
     await stop(broker);
 
     broker = await start(open());
@@ -210,18 +218,7 @@ describe.each(media)('a restart with the %s store', (_name, medium) => {
   it('a session that expired while the broker was down is removed at start, its will published', async () => {
     const open = medium();
     let broker = await start(open());
-    const { client: watcher } = await connect(broker, { clientId: 'watcher', clean: false });
-    await watcher.subscribe('status', 1);
-    watcher.kill();
-    const { client: dev } = await connect(broker, {
-      clientId: 'short',
-      protocolVersion: 5,
-      properties: { sessionExpiryInterval: 1 },
-      will: { topic: 'status', payload: Buffer.from('short is gone'), qos: 1, retain: false, properties: { willDelayInterval: 30 } },
-    });
-    await dev.subscribe('anything', 1);
-    dev.kill();
-    await until(() => broker.inspect.session('short')?.connected === false && broker.inspect.session('watcher')?.connected === false);
+    await watcherAndDevice(broker, 'short', 1, 30);
     await stop(broker);
     await new Promise((r) => setTimeout(r, 1100));
 

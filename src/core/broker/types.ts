@@ -10,6 +10,7 @@
 import type { Duplex } from 'node:stream';
 import type { PeerCertificate } from 'node:tls';
 import type { Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
+import type { StoredSubscription } from '../store/types.js';
 import type { Message } from './message.js';
 
 // ---- connections ------------------------------------------------------------------------
@@ -118,17 +119,8 @@ export interface QueueBudget {
 
 // ---- durable state ---------------------------------------------------------------------
 
-/** A subscription's options as the client asked for them (5.0 section 3.8.3.1). */
-export interface SubscriptionOptions {
-  /** The filter as the client sent it, `$share/{group}/` included. */
-  readonly topicFilter: string;
-  readonly qos: QoS;
-  readonly noLocal: boolean;
-  readonly retainAsPublished: boolean;
-  readonly retainHandling: 0 | 1 | 2;
-  /** [id] when the SUBSCRIBE carried a subscription identifier, shared by every delivery. */
-  readonly subscriptionIds: number[] | undefined;
-}
+/** A subscription's options as the client asked for them: one shape for the broker and its store. */
+export type SubscriptionOptions = StoredSubscription;
 
 /** A will waiting to be published: after its delay, or when its session ends first. */
 export interface PendingWill {

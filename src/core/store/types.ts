@@ -35,12 +35,15 @@ export interface StoredDelivery {
   readonly released: boolean;
 }
 
+/** A subscription's options as the client asked for them (5.0 section 3.8.3.1); the broker's SubscriptionOptions. */
 export interface StoredSubscription {
+  /** The filter as the client sent it, `$share/{group}/` included. */
   readonly topicFilter: string;
   readonly qos: QoS;
   readonly noLocal: boolean;
   readonly retainAsPublished: boolean;
   readonly retainHandling: 0 | 1 | 2;
+  /** [id] when the SUBSCRIBE carried a subscription identifier, shared by every delivery. */
   readonly subscriptionIds: number[] | undefined;
 }
 
