@@ -175,6 +175,39 @@ describe.each(media)('a restart with the %s store', (_name, medium) => {
     await sub.expectNothing();
   });
 
+  it('keeps a subscription\'s options and identifier, and a retained message\'s expiry (a message that expired meanwhile is gone)', async () => {
+    const open = medium();
+    let broker = await start(open());
+    const { client: sub } = await connect(broker, { ...away5, clientId: 'opts' });
+    await sub.subscribe([{ topicFilter: 'o/#', qos: 1, noLocal: true, retainAsPublished: true, retainHandling: 2 }], 1, { subscriptionIdentifiers: [42] });
+    await sub.disconnect({ reasonCode: 0 });
+    const { client: pub } = await connect(broker, { clientId: 'pub', protocolVersion: 5 });
+    pub.publish('e/long', 'lives', { qos: 1, retain: true, properties: { messageExpiryInterval: 3600 } });
+    await pub.expect('puback');
+    pub.publish('e/short', 'expires', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
+    await pub.expect('puback');
+    await stop(broker);
+    await new Promise((r) => setTimeout(r, 1100));
+
+    broker = await start(open());
+    expect(broker.inspect.session('opts')?.subscriptions).toEqual([{ topicFilter: 'o/#', qos: 1, noLocal: true, retainAsPublished: true, retainHandling: 2, subscriptionIds: [42] }]);
+    const { client: back } = await connect(broker, { ...away5, clientId: 'opts' });
+    // No Local still holds: its own publish does not come back; another's carries the identifier.
+    back.publish('o/self', 'mine', { qos: 1 });
+    await back.expect('puback');
+    const { client: other } = await connect(broker, { clientId: 'other', protocolVersion: 5 });
+    other.publish('o/x', 'theirs', { qos: 1, retain: true });
+    await other.expect('puback');
+    const p = await back.receive();
+    expect([p.topic, p.properties?.subscriptionIdentifiers, p.retain]).toEqual(['o/x', [42], true]);
+    const { client: reader } = await connect(broker, { clientId: 'reader', protocolVersion: 5 });
+    await reader.subscribe('e/#', 1);
+    const kept = await reader.receive();
+    expect(kept.topic).toBe('e/long');
+    expect(kept.properties?.messageExpiryInterval).toBeGreaterThan(3500);
+    await reader.expectNothing();
+  });
+
   it('remembers an incoming QoS 2 packet id across the restart: the re-sent PUBLISH is not delivered twice', async () => {
     const open = medium();
     let broker = await start(open());
