@@ -15,8 +15,10 @@ export class Message {
    * stored copy.
    */
   id = 0;
-  /** Stored deliveries that refer to it: the store keeps the message while this is above 0. */
+  /** Stored deliveries that refer to it by id: the store keeps its own record of it while this is above 0. */
   storedRefs = 0;
+  /** One stored delivery carries it in its record (the first to be stored). */
+  inlined = false;
   /** The payload is a buffer of its own (or a slab slice), not a view into a socket chunk. */
   private detached = false;
   /** Single-entry encode cache: covers one-to-one routing without allocating a table. */

@@ -6,7 +6,9 @@
  * writes it when the commit resolves. Commits overlap with the next tick's work; its writes go
  * into the next commit. One commit, one promise and one callback per tick, none per message.
  *
- * What is stored: a message once, while any stored delivery refers to it (Message.storedRefs);
+ * What is stored: a message once: inside the record of its first stored delivery (one write for
+ * the common one-subscriber case), and as a record of its own while other stored deliveries
+ * refer to it (Message.storedRefs);
  * each delivery of a durable session (queued, or in flight with its packet id and state);
  * incoming QoS 2 ids; a session's own fields (rewritten whole when they change, at most once a
  * tick); retained messages. A session is durable while its expiry interval is above 0.
@@ -72,6 +74,12 @@ export interface ResyncSource {
 export class Persistence implements Journal {
   /** Writes staged since the last commit. */
   staged = 0;
+  /**
+   * Of those, the ones an acknowledgement may promise (all but a delivery done and its message
+   * let go: if such a removal is lost, a message is delivered again, which QoS 1 allows and the
+   * stored PUBREL state keeps exactly once for QoS 2). A tick with none holds no output back.
+   */
+  promising = 0;
   /** The newest commit not yet settled: output made now waits for it. */
   private latest: Batch | undefined = undefined;
   private dirty: { record: SessionRecord; session: Session }[] = [];
@@ -149,19 +157,41 @@ export class Persistence implements Journal {
     if (record.inflight !== undefined) for (const d of record.inflight.values()) this.forgetDelivery(record, d);
     if (record.incomingQos2 !== undefined) for (const id of record.incomingQos2) this.removeIncoming(record, id);
     this.sink.removeSession(record.clientId);
-    this.staged++;
+    this.promise();
     record.journalDirty = false;
+  }
+
+  /** One staged write that an acknowledgement may promise. */
+  private promise(): void {
+    this.staged++;
+    this.promising++;
   }
 
   // ---- Journal ----------------------------------------------------------------------------
 
   putDelivery(record: SessionRecord, d: Delivery, packetId: number): void {
+    const msg = d.message;
     if (d.seq === 0) {
       d.seq = record.nextSeq++;
-      this.ref(d.message);
+      if (!msg.inlined) {
+        msg.inlined = true;
+        d.inline = true;
+      } else {
+        this.ref(msg);
+      }
     }
-    this.sink.putDelivery({ clientId: record.clientId, seq: d.seq, messageId: d.message.id, qos: d.qos, retain: d.retain, subscriptionIds: d.subscriptionIds, packetId, released: d.released });
-    this.staged++;
+    this.sink.putDelivery({
+      clientId: record.clientId,
+      seq: d.seq,
+      messageId: msg.id,
+      qos: d.qos,
+      retain: d.retain,
+      subscriptionIds: d.subscriptionIds,
+      packetId,
+      released: d.released,
+      message: d.inline ? storedMessage(msg) : undefined,
+    });
+    this.promise();
   }
 
   forgetDelivery(record: SessionRecord, d: Delivery): void {
@@ -169,17 +199,18 @@ export class Persistence implements Journal {
     this.sink.removeDelivery(record.clientId, d.seq);
     this.staged++;
     d.seq = 0;
-    this.unref(d.message);
+    if (d.inline) d.inline = false;
+    else this.unref(d.message);
   }
 
   putIncoming(record: SessionRecord, packetId: number): void {
     this.sink.putIncoming(record.clientId, packetId);
-    this.staged++;
+    this.promise();
   }
 
   removeIncoming(record: SessionRecord, packetId: number): void {
     this.sink.removeIncoming(record.clientId, packetId);
-    this.staged++;
+    this.promise();
   }
 
   changed(record: SessionRecord): void {
@@ -194,7 +225,7 @@ export class Persistence implements Journal {
   private ref(msg: Message): void {
     if (msg.storedRefs++ === 0) {
       this.sink.putMessage(storedMessage(msg));
-      this.staged++;
+      this.promise();
     }
   }
 
@@ -210,12 +241,12 @@ export class Persistence implements Journal {
   retained(msg: Message): void {
     if (msg.payload.length === 0) this.sink.removeRetained(msg.topic);
     else this.sink.putRetained(storedMessage(msg));
-    this.staged++;
+    this.promise();
   }
 
   retainedExpired(topic: string): void {
     this.sink.removeRetained(topic);
-    this.staged++;
+    this.promise();
   }
 
   // ---- the end of a tick -------------------------------------------------------------------
@@ -224,11 +255,14 @@ export class Persistence implements Journal {
   endOfTick(): void {
     this.endOfTickSessions();
     if (this.staged === 0) return;
+    const promising = this.promising > 0;
     this.staged = 0;
+    this.promising = 0;
     // While the store cannot write, nothing waits for it: the resync will cover this tick.
     if (this.blocked !== undefined) return;
     const batch = new Batch();
-    this.latest = batch;
+    // Output waits for the newest commit that holds a promise; a batch of removals alone holds none.
+    if (promising) this.latest = batch;
     this.store.commit().then(
       () => this.settled(batch, undefined),
       (err: unknown) => this.settled(batch, err instanceof Error ? err : new Error(String(err))),
@@ -244,7 +278,7 @@ export class Persistence implements Journal {
       if (!record.journalDirty) continue;
       record.journalDirty = false;
       this.sink.putSession(sessionRecord(session));
-      this.staged++;
+      this.promise();
     }
   }
 
@@ -253,12 +287,12 @@ export class Persistence implements Journal {
    * of the tick, which commits them first) or a commit is under way (it waits for that one).
    */
   get holding(): boolean {
-    return this.staged > 0 || this.dirty.length > 0 || this.latest !== undefined;
+    return this.promising > 0 || this.dirty.length > 0 || this.latest !== undefined;
   }
 
-  /** True when writes are staged that no commit covers yet. */
+  /** True when writes an acknowledgement may promise are staged that no commit covers yet. */
   get uncommitted(): boolean {
-    return this.staged > 0 || this.dirty.length > 0;
+    return this.promising > 0 || this.dirty.length > 0;
   }
 
   /** Holds a connection's output of this tick for the newest commit. False when no commit is under way. */
@@ -358,6 +392,7 @@ export class Persistence implements Journal {
     if (retained !== undefined) for (const m of retained) this.retained(m);
     this.endOfTickSessions();
     this.staged = 0;
+    this.promising = 0;
   }
 
   /** Waits until everything staged so far is durable. */
@@ -377,7 +412,9 @@ export class Persistence implements Journal {
 
 function resetStored(d: Delivery): void {
   d.message.storedRefs = 0;
+  d.message.inlined = false;
   d.seq = 0;
+  d.inline = false;
 }
 
 /** A session's own fields as the store keeps them. */

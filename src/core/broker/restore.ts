@@ -70,7 +70,12 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
   let deliveries = 0;
   for (const d of state.deliveries) {
     const session = byId.get(d.clientId);
-    const msg = messages.get(d.messageId);
+    let msg = messages.get(d.messageId);
+    if (msg === undefined && d.message !== undefined) {
+      msg = toMessage(d.message);
+      messages.set(msg.id, msg);
+      if (msg.id >= nextMessageId) nextMessageId = msg.id + 1;
+    }
     if (session === undefined || msg === undefined) {
       // Left behind by something that is gone: not owed to anyone any more.
       store.removeDelivery(d.clientId, d.seq);
@@ -81,7 +86,12 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
     const delivery = new Delivery(msg, d.qos, d.retain, d.subscriptionIds);
     delivery.seq = d.seq;
     delivery.released = d.released;
-    msg.storedRefs++;
+    if (d.message !== undefined) {
+      delivery.inline = true;
+      msg.inlined = true;
+    } else {
+      msg.storedRefs++;
+    }
     if (d.seq >= record.nextSeq) record.nextSeq = d.seq + 1;
     if (d.packetId !== 0) {
       (record.inflight ??= new Map()).set(d.packetId, delivery);
@@ -100,11 +110,13 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
       (session.record.incomingQos2 ??= new Set()).add(i.packetId);
     }
   }
+  // A message record no delivery refers to by id is left over: gone (inline copies are their delivery's).
+  const stored = new Set(state.messages.map((m) => m.id));
   for (const msg of messages.values()) {
-    if (msg.storedRefs > 0) continue;
+    if (msg.storedRefs > 0 || !stored.has(msg.id)) continue;
     store.removeMessage(msg.id);
     persistence.staged++;
-    messages.delete(msg.id);
+    if (!msg.inlined) messages.delete(msg.id);
   }
 
   let retained = 0;

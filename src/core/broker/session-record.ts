@@ -13,6 +13,8 @@ export class Delivery {
   released = false;
   /** Its place in the session's stored deliveries; 0 while not in a store. */
   seq = 0;
+  /** Its stored record carries the message (see Message.inlined). */
+  inline = false;
   constructor(
     readonly message: Message,
     readonly qos: QoS,

@@ -1,10 +1,12 @@
 /**
  * The BrokerStore on disk: one LMDB environment in the persistence directory (lmdb, whose binary
- * comes in an npm platform package). Every write is one put or remove of lmdb-js, which gathers
- * the writes of an event-loop turn into one transaction, committed in its own thread; with
- * overlappingSync off, a write's promise resolves only once its transaction is on disk (fsync), and
- * transactions commit in order. So commit() is the promise of the last write: when it resolves,
- * everything before it is durable, and the event loop never waits for the disk.
+ * comes in an npm platform package). Writes are staged in order and each commit() is one lmdb-js
+ * transaction holding them all: its puts run in this thread when the write lock is ours, and
+ * the commit and its fsync in lmdb-js's own thread (overlappingSync off: the promise resolves only
+ * once the transaction is on disk). Transactions commit in order, so when a commit's promise
+ * resolves everything before it is durable, and the event loop never waits for the disk.
+ * (Not lmdb-js's event-turn batching: a failed batch of it leaves a rejected promise no caller
+ * can handle, which would end the process on a full disk.)
  */
 import { mkdirSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,7 +36,6 @@ import type { BrokerStore, StoredDelivery, StoredMessage, StoredSession, StoredS
 
 const EMPTY = Buffer.alloc(0);
 const DONE: Promise<void> = Promise.resolve();
-const NOOP = (): void => undefined;
 /** Free space a store that ran out must see again before it is written to (a probe of its own). */
 const PROBE_FREE_BYTES = 1024 * 1024;
 
@@ -51,8 +52,10 @@ function commitCause(err: unknown): Promise<never> {
 type Db = Lmdb.RootDatabase<Buffer, Buffer>;
 
 export class LmdbStore implements BrokerStore {
-  /** The promise of the newest write: resolves once it, and all before it, are on disk. */
-  private last: Promise<unknown> | undefined = undefined;
+  /** Writes staged since the last commit, in order: a value, or null to remove the key. */
+  private keys: Buffer[] = [];
+  private values: (Buffer | null)[] = [];
+  /** The newest commit: resolves once it, and all before it, are on disk. */
   private tail: Promise<void> = DONE;
 
   private constructor(
@@ -135,18 +138,14 @@ export class LmdbStore implements BrokerStore {
     return Promise.resolve(state);
   }
 
-  // lmdb-js gives every write of one transaction the same promise: a rejection is handled once,
-  // in commit(), and marked handled here for the writes whose promise commit() never sees.
   private put(key: Buffer, value: Buffer): void {
-    const p = this.db.put(key, value);
-    if (p !== this.last) p.catch(NOOP);
-    this.last = p;
+    this.keys.push(key);
+    this.values.push(value);
   }
 
   private remove(key: Buffer): void {
-    const p = this.db.remove(key);
-    if (p !== this.last) p.catch(NOOP);
-    this.last = p;
+    this.keys.push(key);
+    this.values.push(null);
   }
 
   putMessage(msg: StoredMessage): void {
@@ -188,15 +187,27 @@ export class LmdbStore implements BrokerStore {
     // A full disk says so without a write (lmdb logs every failed one).
     const fs = statfsSync(this.dir);
     if (fs.bavail * fs.bsize < PROBE_FREE_BYTES) throw new Error(`no space left on the device of ${this.dir}`);
-    await this.db.put(KEY_VERSION, encodeVersion()).then(undefined, commitCause);
+    const db = this.db;
+    await db.transaction(() => db.putSync(KEY_VERSION, encodeVersion())).then(undefined, commitCause);
   }
 
   commit(): Promise<void> {
-    const last = this.last;
-    if (last !== undefined) {
-      this.last = undefined;
-      this.tail = last.then(() => undefined, commitCause);
-    }
+    const keys = this.keys;
+    if (keys.length === 0) return this.tail;
+    const values = this.values;
+    this.keys = [];
+    this.values = [];
+    const db = this.db;
+    // One transaction for the whole batch; one callback per commit, none per write.
+    this.tail = db
+      .transaction(() => {
+        for (let i = 0; i < keys.length; i++) {
+          const v = values[i]!;
+          if (v === null) db.removeSync(keys[i]!);
+          else db.putSync(keys[i]!, v);
+        }
+      })
+      .then(() => undefined, commitCause);
     return this.tail;
   }
 

@@ -47,7 +47,7 @@ export class MemoryStore implements BrokerStore {
   }
   putDelivery(d: StoredDelivery): void {
     this.writes++;
-    this.deliveries.set(sub(d.clientId, d.seq), d);
+    this.deliveries.set(sub(d.clientId, d.seq), d.message === undefined ? d : { ...d, message: own(d.message) });
   }
   removeDelivery(clientId: string, seq: number): void {
     this.writes++;

@@ -141,15 +141,21 @@ export function messageIdOf(key: Buffer): number {
 
 // ---- deliveries: flags, message id, packet id, subscription ids ------------------------------
 
+/** Flag of a delivery record that carries its message after the subscription ids. */
+const INLINE = 16;
+
 export function encodeDelivery(d: StoredDelivery): Buffer {
   const ids = d.subscriptionIds;
   const n = ids?.length ?? 0;
-  const buf = Buffer.allocUnsafe(12 + 4 * n);
-  buf[0] = d.qos | (d.retain ? 4 : 0) | (d.released ? 8 : 0);
+  const head = 12 + 4 * n;
+  const message = d.message === undefined ? undefined : encodeMessage(d.message);
+  const buf = Buffer.allocUnsafe(head + (message?.length ?? 0));
+  buf[0] = d.qos | (d.retain ? 4 : 0) | (d.released ? 8 : 0) | (message !== undefined ? INLINE : 0);
   buf.writeDoubleBE(d.messageId, 1);
   buf.writeUInt16BE(d.packetId, 9);
   buf[11] = n;
   for (let i = 0; i < n; i++) buf.writeUInt32BE(ids![i]!, 12 + 4 * i);
+  if (message !== undefined) message.copy(buf, head);
   return buf;
 }
 
@@ -162,15 +168,17 @@ export function decodeDelivery(key: Buffer, value: Buffer): StoredDelivery {
     subscriptionIds = [];
     for (let i = 0; i < n; i++) subscriptionIds.push(value.readUInt32BE(12 + 4 * i));
   }
+  const messageId = value.readDoubleBE(1);
   return {
     clientId,
     seq: key.readDoubleBE(at),
-    messageId: value.readDoubleBE(1),
+    messageId,
     qos: (flags & 3) as QoS,
     retain: (flags & 4) !== 0,
     released: (flags & 8) !== 0,
     packetId: value.readUInt16BE(9),
     subscriptionIds,
+    message: (flags & INLINE) !== 0 ? decodeMessage(messageId, value.subarray(12 + 4 * n)) : undefined,
   };
 }
 

@@ -33,6 +33,12 @@ export interface StoredDelivery {
   readonly packetId: number;
   /** QoS 2: PUBREC arrived, PUBREL sent, waiting for PUBCOMP. */
   readonly released: boolean;
+  /**
+   * The message itself, kept in this record: the first delivery of a message carries it (one
+   * write instead of two for the common one-subscriber case); any other delivery of it refers
+   * to a StoredMessage by messageId.
+   */
+  readonly message?: StoredMessage | undefined;
 }
 
 /** A subscription's options as the client asked for them (5.0 section 3.8.3.1); the broker's SubscriptionOptions. */
