@@ -157,6 +157,38 @@ describe.each(media)('a restart with the %s store', (_name, medium) => {
     await until(() => broker.inspect.session('away')?.inflight === 0);
   });
 
+  it('a message owed to two sessions: stored once, in the first one\'s record and on its own for the other; either may finish first', async () => {
+    for (const first of ['a', 'b']) {
+      const open = medium();
+      let broker = await start(open());
+      for (const id of ['a', 'b']) {
+        const { client } = await connect(broker, { clientId: id, clean: false });
+        await client.subscribe('two', 1);
+        client.kill();
+      }
+      await until(() => broker.inspect.session('b')?.connected === false);
+      const { client: pub } = await connect(broker, { clientId: 'pub' });
+      await publishQos1(pub, 'two', 'shared');
+      // One of them reads it and is done; the other is away over the restart.
+      const { client: reader } = await connect(broker, { clientId: first, clean: false });
+      expect((await reader.receive()).payload.toString()).toBe('shared');
+      await until(() => broker.inspect.session(first)?.inflight === 0);
+      reader.kill();
+      await until(() => broker.inspect.session(first)?.connected === false);
+      await stop(broker);
+
+      broker = await start(open());
+      const other = first === 'a' ? 'b' : 'a';
+      expect(broker.inspect.session(first)?.queued).toBe(0);
+      const { client: late } = await connect(broker, { clientId: other, clean: false });
+      expect((await late.receive()).payload.toString()).toBe('shared');
+      await until(() => broker.inspect.session(other)?.inflight === 0);
+      const { client: again } = await connect(broker, { clientId: first, clean: false });
+      await again.expectNothing();
+      await stop(broker);
+    }
+  });
+
   it('keeps retained messages and their deletion', async () => {
     const open = medium();
     let broker = await start(open());
