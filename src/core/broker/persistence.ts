@@ -71,7 +71,39 @@ export interface ResyncSource {
   retained(now: number): Message[] | undefined;
 }
 
-export class Persistence implements Journal {
+/**
+ * A durable session's link to its store, and what storing it needs per session (only durable
+ * sessions have one: a clean session carries no field for it).
+ */
+export class SessionJournal implements Journal {
+  /** The next Delivery.seq. */
+  nextSeq = 1;
+  /** In the list of sessions whose own fields are rewritten at the end of this tick. */
+  dirty = false;
+
+  constructor(
+    private readonly p: Persistence,
+    readonly session: Session,
+  ) {}
+
+  putDelivery(_record: SessionRecord, d: Delivery, packetId: number): void {
+    this.p.putDelivery(this, d, packetId);
+  }
+  forgetDelivery(record: SessionRecord, d: Delivery): void {
+    this.p.forgetDelivery(record, d);
+  }
+  putIncoming(record: SessionRecord, packetId: number): void {
+    this.p.putIncoming(record, packetId);
+  }
+  removeIncoming(record: SessionRecord, packetId: number): void {
+    this.p.removeIncoming(record, packetId);
+  }
+  changed(): void {
+    this.p.changed(this);
+  }
+}
+
+export class Persistence {
   /** Writes staged since the last commit. */
   staged = 0;
   /**
@@ -82,8 +114,7 @@ export class Persistence implements Journal {
   promising = 0;
   /** The newest commit not yet settled: output made now waits for it. */
   private latest: Batch | undefined = undefined;
-  private dirty: { record: SessionRecord; session: Session }[] = [];
-  private readonly sessionOf = new WeakMap<SessionRecord, Session>();
+  private dirty: SessionJournal[] = [];
   /** Commits that failed, and commits made, over the broker's life. */
   failures = 0;
   commits = 0;
@@ -118,8 +149,7 @@ export class Persistence implements Journal {
   track(session: Session): void {
     const durable = session.expiryInterval > 0;
     if (durable && session.journal === undefined) {
-      session.journal = this;
-      this.sessionOf.set(session.record, session);
+      session.journal = new SessionJournal(this, session);
       this.writeAll(session);
     } else if (!durable && session.journal !== undefined) {
       this.removeAll(session);
@@ -127,10 +157,11 @@ export class Persistence implements Journal {
     }
   }
 
-  /** A restored session: already in the store. */
-  adopt(session: Session): void {
-    session.journal = this;
-    this.sessionOf.set(session.record, session);
+  /** A restored session: already in the store; its next delivery is stored as `nextSeq`. */
+  adopt(session: Session, nextSeq: number): void {
+    const j = new SessionJournal(this, session);
+    j.nextSeq = nextSeq;
+    session.journal = j;
   }
 
   /** The session ends: everything of it leaves the store. */
@@ -142,13 +173,14 @@ export class Persistence implements Journal {
 
   private writeAll(session: Session): void {
     const record = session.record;
+    const j = session.journal as SessionJournal;
     for (let i = record.queueHead; i < record.queue.length; i++) {
       const d = record.queue[i]!;
-      if (d.qos !== 0) this.putDelivery(record, d, 0);
+      if (d.qos !== 0) this.putDelivery(j, d, 0);
     }
-    if (record.inflight !== undefined) for (const [id, d] of record.inflight) this.putDelivery(record, d, id);
+    if (record.inflight !== undefined) for (const [id, d] of record.inflight) this.putDelivery(j, d, id);
     if (record.incomingQos2 !== undefined) for (const id of record.incomingQos2) this.putIncoming(record, id);
-    this.changed(record);
+    this.changed(j);
   }
 
   private removeAll(session: Session): void {
@@ -158,7 +190,7 @@ export class Persistence implements Journal {
     if (record.incomingQos2 !== undefined) for (const id of record.incomingQos2) this.removeIncoming(record, id);
     this.sink.removeSession(record.clientId);
     this.promise();
-    record.journalDirty = false;
+    (session.journal as SessionJournal).dirty = false;
   }
 
   /** One staged write that an acknowledgement may promise. */
@@ -169,10 +201,11 @@ export class Persistence implements Journal {
 
   // ---- Journal ----------------------------------------------------------------------------
 
-  putDelivery(record: SessionRecord, d: Delivery, packetId: number): void {
+  putDelivery(j: SessionJournal, d: Delivery, packetId: number): void {
+    const record = j.session.record;
     const msg = d.message;
     if (d.seq === 0) {
-      d.seq = record.nextSeq++;
+      d.seq = j.nextSeq++;
       if (!msg.inlined) {
         msg.inlined = true;
         d.inline = true;
@@ -213,12 +246,10 @@ export class Persistence implements Journal {
     this.promise();
   }
 
-  changed(record: SessionRecord): void {
-    if (record.journalDirty) return;
-    const session = this.sessionOf.get(record);
-    if (session === undefined) return;
-    record.journalDirty = true;
-    this.dirty.push({ record, session });
+  changed(j: SessionJournal): void {
+    if (j.dirty) return;
+    j.dirty = true;
+    this.dirty.push(j);
   }
 
   /** A message is stored while a stored delivery refers to it. */
@@ -274,10 +305,10 @@ export class Persistence implements Journal {
     const dirty = this.dirty;
     if (dirty.length === 0) return;
     this.dirty = [];
-    for (const { record, session } of dirty) {
-      if (!record.journalDirty) continue;
-      record.journalDirty = false;
-      this.sink.putSession(sessionRecord(session));
+    for (const j of dirty) {
+      if (!j.dirty) continue;
+      j.dirty = false;
+      this.sink.putSession(sessionRecord(j.session));
       this.promise();
     }
   }
@@ -385,7 +416,7 @@ export class Persistence implements Journal {
       if (r.inflight !== undefined) for (const d of r.inflight.values()) resetStored(d);
     }
     for (const session of sessions) {
-      session.record.journalDirty = false;
+      (session.journal as SessionJournal).dirty = false;
       this.writeAll(session);
     }
     const retained = source.retained(Date.now());

@@ -63,11 +63,11 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
     if (s.will !== undefined) record.will = { will: s.will.will, from: s.will.from as ClientInfo, at: s.will.at };
     sessions.restored(session);
     for (const sub of s.subscriptions) router.subscribe(session, sub);
-    persistence.adopt(session);
     byId.set(s.clientId, session);
   }
 
   let deliveries = 0;
+  const nextSeq = new Map<Session, number>();
   for (const d of state.deliveries) {
     const session = byId.get(d.clientId);
     let msg = messages.get(d.messageId);
@@ -92,7 +92,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
     } else {
       msg.storedRefs++;
     }
-    if (d.seq >= record.nextSeq) record.nextSeq = d.seq + 1;
+    if (d.seq >= (nextSeq.get(session) ?? 1)) nextSeq.set(session, d.seq + 1);
     if (d.packetId !== 0) {
       (record.inflight ??= new Map()).set(d.packetId, delivery);
     } else {
@@ -101,6 +101,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
     }
     deliveries++;
   }
+  for (const session of byId.values()) persistence.adopt(session, nextSeq.get(session) ?? 1);
   for (const i of state.incoming) {
     const session = byId.get(i.clientId);
     if (session === undefined) {

@@ -67,10 +67,6 @@ export class SessionRecord {
   nextPacketId = 1;
   /** The will waiting for its delay (5.0) after an unclean end. */
   will: PendingWill | undefined = undefined;
-  /** The next Delivery.seq of a stored delivery. */
-  nextSeq = 1;
-  /** In the journal's list of sessions whose own fields are rewritten at the end of this tick. */
-  journalDirty = false;
 
   constructor(readonly clientId: string) {}
 
