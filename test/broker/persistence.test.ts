@@ -426,6 +426,79 @@ describe('acknowledged only once stored', () => {
   });
 });
 
+describe('the store follows the session\'s life', () => {
+  async function owedTo(broker: Broker, id: string, n: number): Promise<void> {
+    const { client: pub } = await connect(broker, { clientId: `pub-${id}` });
+    for (let i = 0; i < n; i++) await publishQos1(pub, `life/${id}`, `m${i}`);
+    pub.kill();
+  }
+
+  async function away(broker: Broker, options: Partial<ConnectPacket>): Promise<void> {
+    const { client } = await connect(broker, options);
+    await client.subscribe(`life/${options.clientId}`, 1);
+    client.kill();
+    await until(() => broker.inspect.session(options.clientId!)?.connected === false);
+  }
+
+  it('delivered and acknowledged after a resume: nothing left stored but the session', async () => {
+    const store = new MemoryStore();
+    const broker = await start(store);
+    await away(broker, { clientId: 'r', clean: false });
+    await owedTo(broker, 'r', 5);
+    expect(store.counts).toMatchObject({ sessions: 1, deliveries: 5, messages: 0 });
+    const { client } = await connect(broker, { clientId: 'r', clean: false });
+    for (let i = 0; i < 5; i++) await client.receive();
+    await until(() => broker.inspect.session('r')?.inflight === 0);
+    await client.expectNothing(20);
+    expect(store.counts).toMatchObject({ sessions: 1, deliveries: 0, messages: 0 });
+  });
+
+  it('a clean start ends the stored session with all it owed; the new one is stored if it outlives its connection', async () => {
+    const store = new MemoryStore();
+    const broker = await start(store);
+    await away(broker, { clientId: 'c', clean: false });
+    await owedTo(broker, 'c', 3);
+    await connect(broker, { clientId: 'c', clean: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts).toMatchObject({ sessions: 0, deliveries: 0, messages: 0 });
+    await connect(broker, { clientId: 'c5', protocolVersion: 5, clean: true, properties: { sessionExpiryInterval: 60 } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts.sessions).toBe(1);
+  });
+
+  it('MQTT 5: expiry 0 at DISCONNECT, and an expiry that runs out, remove the session and what it owed', async () => {
+    const store = new MemoryStore();
+    const broker = await start(store);
+    const { client } = await connect(broker, { ...away5, clientId: 'd' });
+    await client.subscribe('life/d', 1);
+    await client.disconnect({ reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts).toMatchObject({ sessions: 0, deliveries: 0 });
+
+    await away(broker, { clientId: 'e', protocolVersion: 5, properties: { sessionExpiryInterval: 1 } });
+    await owedTo(broker, 'e', 2);
+    expect(store.counts).toMatchObject({ sessions: 1, deliveries: 2 });
+    await until(() => broker.inspect.session('e') === undefined, 3000, 'the session to expire');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts).toMatchObject({ sessions: 0, deliveries: 0, messages: 0 });
+  });
+
+  it('a session taken over keeps its stored state; the new connection resumes it', async () => {
+    const store = new MemoryStore();
+    const broker = await start(store);
+    const { client: first } = await connect(broker, { clientId: 't', clean: false });
+    await first.subscribe('life/t', 1);
+    const { client: second, connack } = await connect(broker, { clientId: 't', clean: false });
+    expect(connack.sessionPresent).toBe(true);
+    await first.expectClosed();
+    await owedTo(broker, 't', 1);
+    expect((await second.receive()).payload.toString()).toBe('m0');
+    await until(() => broker.inspect.session('t')?.inflight === 0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.counts).toMatchObject({ sessions: 1, deliveries: 0 });
+  });
+});
+
 describe('LmdbStore', () => {
   it('refuses a second broker on the same directory while the first lives, and takes over the lock of one that died', async () => {
     const dir = lmdbDir();
