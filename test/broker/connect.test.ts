@@ -155,6 +155,27 @@ describe('protocol versions', () => {
 });
 
 describe('authentication hook', () => {
+  // [MQTT-4.12.0-1] no enhanced authentication is offered: naming a method is refused, not ignored.
+  it('5.0: a CONNECT naming an Authentication Method is CONNACK 0x8C and a close; authenticate is never asked', async () => {
+    const asked: string[] = [];
+    start({
+      hooks: {
+        authenticate: (c) => {
+          asked.push(c.clientId);
+          return true;
+        },
+      },
+    });
+    const { client, connack } = await tryConnect(broker, { protocolVersion: 5, clientId: 'scram', properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData: Buffer.from('client-first') } });
+    expect(connack).toMatchObject({ sessionPresent: false, reasonCode: ReasonCode.BadAuthenticationMethod });
+    await client.expectClosed();
+    expect(asked).toEqual([]);
+    expect(broker.inspect.sessionCount()).toBe(0);
+    // Without a method the same client is let in.
+    const { connack: ok } = await connect(broker, { protocolVersion: 5, clientId: 'scram' });
+    expect(ok.reasonCode).toBe(0);
+  });
+
   // 3.1.1 section 3.2.2.3: 4 bad user name or password.
   it('3.1.1: a refusal (false) is CONNACK 4 and a close', async () => {
     start({ hooks: { authenticate: (_c, username, password) => username === 'u' && password?.toString() === 'right' } });

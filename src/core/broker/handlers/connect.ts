@@ -27,6 +27,12 @@ export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): P
   conn.maxOutgoingPacket = props?.maximumPacketSize ?? 268_435_460;
   const assigned = checkClientId(conn, packet);
   checkWill(conn, packet);
+  // [MQTT-4.12.0-1] enhanced authentication is not offered: a client that names a method must
+  // not believe it was authenticated by it. 0x8C Bad authentication method, and the connection closes.
+  if (props?.authenticationMethod !== undefined) {
+    complete(conn, packet, assigned, ReasonCode.BadAuthenticationMethod, `authentication method ${JSON.stringify(props.authenticationMethod)} is not supported`);
+    return;
+  }
   // use_identity_as_username: the certificate's CN replaces what the client sent, password dropped, as mosquitto does.
   const identity = conn.transport?.listener.useIdentityAsUsername === true;
   const username = identity ? certificateName(conn) : packet.username;
