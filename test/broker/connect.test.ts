@@ -287,7 +287,7 @@ describe('authentication hook', () => {
 });
 
 describe('session takeover', () => {
-  // [MQTT-3.1.4-2] a second connection with the same client id closes the first; 5.0 says why with 0x8E.
+  // 5.0 [MQTT-3.1.4-3] a second connection with the same client id closes the first, saying why with 0x8E.
   it('5.0: the old connection gets DISCONNECT 0x8E and is closed', async () => {
     start();
     const { client: first } = await connect(broker, { protocolVersion: 5, clientId: 'same' });
@@ -299,7 +299,7 @@ describe('session takeover', () => {
     await second.expect('pingresp');
   });
 
-  // [MQTT-3.1.4-2] 3.1.1 has no server DISCONNECT: the old connection is just closed.
+  // 3.1.1 [MQTT-3.1.4-2]: there is no server DISCONNECT; the old connection is just closed.
   it('3.1.1: the old connection is closed without a packet, the new one works', async () => {
     start();
     const { client: first } = await connect(broker, { clientId: 'same', clean: false });

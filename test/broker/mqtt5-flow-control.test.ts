@@ -89,7 +89,7 @@ describe('Receive Maximum', () => {
     for (let i = 3; i < 6; i++) expect((await sub.receive()).payload.toString()).toBe(String(i));
   });
 
-  // [MQTT-3.3.4-8] a client sending more unacknowledged QoS 2 than the broker's Receive Maximum: DISCONNECT 0x93.
+  // [MQTT-3.3.4-7] a client sending more unacknowledged QoS 2 than the broker's Receive Maximum: DISCONNECT 0x93.
   it('disconnects a client that exceeds the broker’s Receive Maximum', async () => {
     broker = createBroker({ receiveMaximum: 2 });
     const { client: pub, connack } = await connect(broker, { clientId: 'pub', protocolVersion: 5 });

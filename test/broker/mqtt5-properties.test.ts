@@ -150,7 +150,7 @@ describe('server DISCONNECT', () => {
     await sub.expectNothing();
   });
 
-  // [MQTT-3.14.2-2] a Session Expiry Interval of 0 in CONNECT may not become non-zero at DISCONNECT.
+  // 5.0 section 3.14.2.2.2: a Session Expiry Interval of 0 in CONNECT may not become non-zero at DISCONNECT.
   it('treats DISCONNECT raising the session expiry from 0 as a Protocol Error', async () => {
     broker = createBroker();
     const { client: watcher } = await connect(broker, { clientId: 'w' });

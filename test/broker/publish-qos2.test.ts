@@ -8,7 +8,7 @@ let broker: Broker;
 afterEach(async () => broker?.close());
 
 describe('QoS 2, client to broker', () => {
-  // [MQTT-4.3.3-8] PUBREC; [MQTT-4.3.3-10] PUBREL answered with PUBCOMP, same packet id.
+  // [MQTT-4.3.3-8] PUBREC; [MQTT-4.3.3-11] PUBREL answered with PUBCOMP, same packet id.
   it('answers PUBREC, then PUBCOMP for the PUBREL, and delivers once', async () => {
     broker = createBroker();
     const { client: sub } = await connect(broker, { clientId: 'sub' });
@@ -24,7 +24,7 @@ describe('QoS 2, client to broker', () => {
     await sub.expectNothing();
   });
 
-  // [MQTT-4.3.3-9] a PUBLISH re-sent with the same id before PUBREL is acknowledged again, not delivered again.
+  // [MQTT-4.3.3-10] a PUBLISH re-sent with the same id before PUBREL is acknowledged again, not delivered again.
   it('does not deliver a re-sent PUBLISH with the same packet id twice before PUBREL', async () => {
     broker = createBroker();
     const { client: sub } = await connect(broker, { clientId: 'sub' });
@@ -40,7 +40,7 @@ describe('QoS 2, client to broker', () => {
     await sub.expectNothing();
     pub.send({ type: 'pubrel', packetId: 3 });
     await pub.expect('pubcomp');
-    // [MQTT-4.3.3-11] after PUBCOMP the same id starts a new message.
+    // [MQTT-4.3.3-12] after PUBCOMP the same id starts a new message.
     pub.publish('t', 'y', { qos: 2, packetId: 3 });
     await pub.expect('pubrec');
     expect((await sub.receive()).payload.toString()).toBe('y');

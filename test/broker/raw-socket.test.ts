@@ -296,8 +296,8 @@ describe('flow corners over TCP', () => {
     expect(broker!.inspect.client('twin')?.connected).toBe(true);
   });
 
-  // 3.1.1 [MQTT-4.3.3-2] / 5.0 [MQTT-4.3.3-9]: until PUBREL, a PUBLISH with the same packet id is
-  // acknowledged with PUBREC again and not delivered again. [MQTT-4.3.3-11] after PUBCOMP the id
+  // 3.1.1 [MQTT-4.3.3-2] / 5.0 [MQTT-4.3.3-10]: until PUBREL, a PUBLISH with the same packet id is
+  // acknowledged with PUBREC again and not delivered again. [MQTT-4.3.3-12] after PUBCOMP the id
   // starts a new message.
   it.each([4, 5] as const)('QoS 2 duplicate packet id before PUBREL, v%i: two PUBRECs, one delivery', async (v) => {
     const port = await start();

@@ -330,7 +330,7 @@ export class RawClient implements LinkHandler {
       at += propLen;
     }
     if (this.receiver !== null) this.receiver.onMessage(buf, at, end, t);
-    // [MQTT-4.3.2-4] PUBACK for QoS 1; [MQTT-4.3.3-9] PUBREC for QoS 2.
+    // [MQTT-4.3.2-4] PUBACK for QoS 1; [MQTT-4.3.3-8] PUBREC for QoS 2.
     if (qos === 1) this.queueAck(0x40, id);
     else if (qos === 2) this.queueAck(0x50, id);
   }

@@ -57,7 +57,7 @@ export class SessionRecord {
   subscriptions: Map<string, SubscriptionOptions> | undefined = undefined;
   /** Outgoing QoS 1/2 deliveries by packet id, oldest first (a Map keeps insertion order). */
   inflight: Map<number, Delivery> | undefined = undefined;
-  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
+  /** Incoming QoS 2 packet ids answered with PUBREC and not yet released [MQTT-4.3.3-10]. */
   incomingQos2: Set<number> | undefined = undefined;
   /** Deliveries waiting for room in the window, for the client to come back, or for the socket. */
   queue: Delivery[] = [];

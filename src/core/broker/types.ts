@@ -194,7 +194,7 @@ export interface SessionHandle {
   acknowledge(packetId: number, qos: QoS): void;
   /** PUBREC: false when the packet id is unknown. */
   received(packetId: number, reasonCode: number): boolean;
-  /** Incoming QoS 2 ids answered with PUBREC and not yet released [MQTT-4.3.3-9]. */
+  /** Incoming QoS 2 ids answered with PUBREC and not yet released [MQTT-4.3.3-10]. */
   hasIncoming(packetId: number): boolean;
   incomingCount(): number;
   addIncoming(packetId: number): void;

@@ -86,7 +86,7 @@ describe('RawClient input', () => {
   for (const version of [4, 5] as const) {
     const bytes = stream(version);
     const payloads = ['zero', 'one', 'x'.repeat(300), '', ...(version === 5 ? ['props'] : [])];
-    // [MQTT-4.3.2-4] PUBACK for QoS 1, [MQTT-4.3.3-9] PUBREC for QoS 2, [MQTT-4.3.3-11] PUBCOMP for PUBREL.
+    // [MQTT-4.3.2-4] PUBACK for QoS 1, [MQTT-4.3.3-8] PUBREC for QoS 2, [MQTT-4.3.3-11] PUBCOMP for PUBREL.
     const owed: [number, number][] = [
       [0x40, 7],
       [0x50, 65_535],

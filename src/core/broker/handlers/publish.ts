@@ -39,7 +39,7 @@ export function handlePublish(conn: HandlerConnection, packet: PublishPacket): P
   const packetId = packet.packetId ?? 0;
   if (qos === 2) {
     if (session.hasIncoming(packetId)) {
-      // [MQTT-4.3.3-9] a re-sent PUBLISH before PUBREL: acknowledge again, deliver nothing new.
+      // [MQTT-4.3.3-10] a re-sent PUBLISH before PUBREL: acknowledge again, deliver nothing new.
       conn.sendWithId(PUBREC, 2, packetId);
       return;
     }
