@@ -60,7 +60,23 @@ function usageError(message: string, command: string | undefined, argv: readonly
       return new UsageError(`unknown command '${word}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`);
     }
   }
-  return new UsageError(message, command);
+  return new UsageError(inOurWords(message), command);
+}
+
+/** yargs' own phrasings of common mistakes, said as ours are. */
+function inOurWords(message: string): string {
+  const missing = /^Not enough arguments following: (\S+)$/.exec(message);
+  if (missing !== null) {
+    const name = missing[1]!;
+    return `${name.length === 1 ? '-' : '--'}${name} needs a value`;
+  }
+  const invalid = /^Invalid values:\s*Argument: (\S+), Given: (.+), Choices: (.+)$/s.exec(message);
+  if (invalid !== null) {
+    const name = invalid[1]!;
+    const choices = invalid[3]!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1'));
+    return `${name.length === 1 ? '-' : '--'}${name} takes ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}, not ${invalid[2]!.trim()}`;
+  }
+  return message;
 }
 
 /**

@@ -61,6 +61,10 @@ function readPlan(argv: ArgvLike): Plan {
     positionalTopic = undefined;
   }
   const topics = flagTopics.length > 0 ? flagTopics : positionalTopic !== undefined ? [positionalTopic] : [];
+  // The first thing missing is the first thing said: `mqt pub` alone lacks a topic before a payload.
+  if (topics.length === 0 && argv.url === undefined && argv['line-topic'] === undefined) {
+    throw new OptionError(NO_TOPIC);
+  }
   const payload = readPayload(argv, positionalMessage);
   const lineTopic = payload.source.kind === 'lines' && payload.source.topicSeparator !== undefined;
   if (lineTopic && topics.length > 0) throw new OptionError('--line-topic takes the topic from each line: drop the topic argument and -t');
@@ -102,6 +106,8 @@ function note(setup: ClientSetup, text: string): void {
   if (!setup.global.quiet) process.stderr.write(`mqt pub: ${text}\n`);
 }
 
+const NO_TOPIC = 'no topic: give it as the first argument, with -t, or in the URL (-L mqtt://host/topic)';
+
 export async function runPub(argv: ArgvLike): Promise<void> {
   let plan: Plan;
   try {
@@ -117,7 +123,7 @@ export async function runPub(argv: ArgvLike): Promise<void> {
   let payload: Buffer | undefined;
   try {
     if (plan.topics.length === 0 && !(plan.payload.source.kind === 'lines' && plan.payload.source.topicSeparator !== undefined)) {
-      if (setup.urlTopic === undefined) throw new OptionError('no topic: give it as the first argument, with -t, or in the URL (-L mqtt://host/topic)');
+      if (setup.urlTopic === undefined) throw new OptionError(NO_TOPIC);
       checkTopic(setup.urlTopic, '-L: ');
       plan.topics = [setup.urlTopic];
     }

@@ -4,7 +4,7 @@ import { addGroup, integer, messagePropertyOptions, payloadOptions, seconds, wit
 /** pub's own flags; the shared groups come from options/. */
 export const publishOptions = {
   topic: { alias: 't', type: 'string', requiresArg: true, describe: 'Topic to publish to (repeatable: publish to each)' },
-  qos: { alias: 'q', type: 'number', choices: [0, 1, 2], default: 0, describe: 'Quality of service' },
+  qos: { alias: 'q', type: 'string', requiresArg: true, coerce: integer('qos', 0, 2), defaultDescription: '0', describe: 'Quality of service' },
   retain: { alias: 'r', type: 'boolean', default: false, describe: 'Ask the broker to retain the message' },
   repeat: { type: 'string', requiresArg: true, coerce: integer('repeat', 1, 1_000_000_000), describe: 'Publish the message this many times' },
   'repeat-delay': { type: 'string', requiresArg: true, coerce: seconds('repeat-delay'), describe: 'Seconds to wait between repeats (fractions allowed)' },

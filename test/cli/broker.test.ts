@@ -237,7 +237,7 @@ describe('mqt broker (errors)', () => {
     [['--port', '70000'], "--port must be a whole number from 0 to 65535, got '70000'"],
     [['-p', '1.5'], "--port must be a whole number from 0 to 65535, got '1.5'"],
     [['--port', '1', '--port', '2'], '--port was given more than once'],
-    [['--port'], 'Not enough arguments following: port'],
+    [['--port'], '--port needs a value'],
     [['--ws-port', '65536'], "--ws-port must be a whole number from 0 to 65535, got '65536'"],
     [['--max-inflight', '0'], "--max-inflight must be a whole number from 1 to 65535, got '0'"],
     [['--max-queued', 'lots'], "--max-queued must be a whole number from 1 to 100000000, got 'lots'"],

@@ -56,7 +56,8 @@ describe('mqt (top level)', () => {
     // yargs reads `--bogus sub` as --bogus=sub, so no command was given: the hint must not name sub.
     ['unknown flag swallowing the command word', { argv: ['--bogus', 'sub'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
     ['nothing to publish', { argv: ['pub'], code: 1, stderr: /^mqt pub: .+\nUse 'mqt pub --help'\n$/ }],
-    ['value outside the choices', { argv: ['pub', 't', '-q', '3'], code: 1, stderr: /^mqt pub: Invalid values: .*qos.*\nUse 'mqt pub --help'\n$/ }],
+    ['value outside the choices', { argv: ['pub', 't', 'm', '--encoding', 'bogus'], code: 1, stderr: 'mqt pub: --encoding takes utf8, hex or base64, not "bogus"\nUse \'mqt pub --help\'\n' }],
+    ['a flag without its value', { argv: ['broker', '--password-file'], code: 1, stderr: "mqt broker: --password-file needs a value\nUse 'mqt broker --help'\n" }],
   ];
 
   it.each(rows)('%s', async (_name, row) => {
