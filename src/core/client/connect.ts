@@ -164,10 +164,14 @@ function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks
       cleanup();
       resolve({ client, connack: packet });
     };
+    // A plain TCP connection to a WebSocket (or web) port gets an HTTP answer, which MQTT.js
+    // can only report as a malformed packet: told by the bytes themselves.
+    let httpAnswer = false;
     function fail(err: Error): void {
       cleanup();
       client.end(true);
-      reject(connectError(err, options, clientOptions.protocolVersion as ProtocolLevel, connack));
+      const cause = httpAnswer && connack === undefined ? Object.assign(new Error(`HTTP answer to MQTT (${err.message})`), { code: 'EHTTP' }) : err;
+      reject(connectError(cause, options, clientOptions.protocolVersion as ProtocolLevel, connack));
     }
     const onClose = (): void => fail(transportError ?? Object.assign(new Error('closed'), { code: 'ECLOSED' }));
     if (hooks.onPacket !== undefined) {
@@ -181,6 +185,12 @@ function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks
     client.on('close', onClose);
     hooks.onClient?.(client);
     client.connect();
+    if (!isWs) {
+      // Before MQTT.js's own listener: its parser fails on the same chunk, synchronously.
+      (client.stream as NodeJS.ReadableStream | undefined)?.prependOnceListener('data', (chunk: Buffer) => {
+        if (chunk.length >= 5 && chunk.toString('latin1', 0, 5) === 'HTTP/') httpAnswer = true;
+      });
+    }
   });
 }
 

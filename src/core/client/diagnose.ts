@@ -107,6 +107,8 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
       const ms = o.connectTimeoutMs ?? 10_000;
       return make(`no answer from ${at} within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`}: is the host reachable, and is ${o.port} an MQTT port?`);
     }
+    case 'EHTTP':
+      return make(`${at} answered in HTTP, not MQTT: port ${o.port} serves WebSocket (or the web); connect with --ws (or -L ws://${o.host}:${o.port}/mqtt)`);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECLOSED':

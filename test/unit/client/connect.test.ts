@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -196,6 +197,20 @@ describe('connect', () => {
       reasonCode: undefined,
       message: `connection refused by 127.0.0.1:${port}: is a broker running there and listening on port ${port}?`,
     });
+  });
+
+  it('explains plain MQTT sent to a WebSocket port: it answered in HTTP (told by the bytes, not by the parse error)', async () => {
+    const server = createServer((sock) => sock.once('data', () => sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await expect(connect(options(port))).rejects.toMatchObject({
+        code: 'EHTTP',
+        message: `127.0.0.1:${port} answered in HTTP, not MQTT: port ${port} serves WebSocket (or the web); connect with --ws (or -L ws://127.0.0.1:${port}/mqtt)`,
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it('explains a connection closed before CONNACK', async () => {
