@@ -95,6 +95,22 @@ async function readOne(path: string, role: Role): Promise<Buffer> {
   }
 }
 
+/**
+ * A CA file must hold a PEM certificate: otherwise Node trusts nothing from it, and every
+ * handshake fails as "signed by a CA this client does not trust", which sends the user after
+ * the wrong file.
+ */
+async function readCaFile(path: string): Promise<Buffer> {
+  const pem = await readOne(path, 'CA file');
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw noPemCertificate('CA file', path);
+  return pem;
+}
+
+/** A file that should hold PEM certificates and holds none (the broker's checks say it the same way). */
+export function noPemCertificate(role: string, path: string): TlsFileError {
+  return new TlsFileError(`the ${role} '${path}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, path);
+}
+
 /** Every certificate file of `dir`, sorted by name so the order does not depend on the file system. */
 async function readCaDirectory(dir: string): Promise<Buffer[]> {
   let names: string[];
@@ -121,7 +137,7 @@ async function readCaDirectory(dir: string): Promise<Buffer[]> {
 export async function readTlsFiles(tls: Pick<TlsOptions, 'caFile' | 'caPath' | 'certFile' | 'keyFile'>): Promise<TlsFiles> {
   const out: TlsFiles = {};
   const ca: Buffer[] = [];
-  if (tls.caFile !== undefined) ca.push(await readOne(tls.caFile, 'CA file'));
+  if (tls.caFile !== undefined) ca.push(await readCaFile(tls.caFile));
   if (tls.caPath !== undefined) ca.push(...(await readCaDirectory(tls.caPath)));
   if (ca.length > 0) out.ca = ca;
   if (tls.certFile !== undefined) out.cert = await readOne(tls.certFile, 'certificate file');

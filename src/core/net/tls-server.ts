@@ -13,7 +13,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { SecureContextOptions } from 'node:tls';
-import { readTlsFiles, TlsFileError } from './tls-files.js';
+import { noPemCertificate, readTlsFiles, TlsFileError } from './tls-files.js';
 
 export interface TlsServerFiles {
   certFile: string;
@@ -60,7 +60,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 /** The PEM certificates of `pem`; throws naming `path` when there is none or one cannot be parsed. */
 function certificates(pem: Buffer, path: string, role: string): X509Certificate[] {
   const blocks = pem.toString('latin1').match(PEM_CERT);
-  if (blocks === null) throw new TlsFileError(`the ${role} '${path}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, path);
+  if (blocks === null) throw noPemCertificate(role, path);
   return blocks.map((block) => {
     try {
       return new X509Certificate(block);

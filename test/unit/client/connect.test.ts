@@ -100,14 +100,16 @@ describe('toClientOptions', () => {
 
     it('reads the CA, certificate and key, and sets the version and ALPN', async () => {
       dir = await mkdtemp(join(tmpdir(), 'mqt-tls-'));
-      for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(dir, f), f);
+      // Read, not parsed: each file's content names it (the CA file must at least hold a PEM block).
+      const ca = '-----BEGIN CERTIFICATE-----\nca.pem\n-----END CERTIFICATE-----\n';
+      for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(dir, f), f === 'ca.pem' ? ca : f);
       const o = await toClientOptions(
         options(8883, {
           transport: 'mqtts',
           tls: { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), insecure: false, version: 'TLSv1.3', alpn: ['mqtt'] },
         }),
       );
-      expect(o).toMatchObject({ protocol: 'mqtts', ca: [Buffer.from('ca.pem')], cert: Buffer.from('cert.pem'), key: Buffer.from('key.pem'), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ALPNProtocols: ['mqtt'], rejectUnauthorized: true });
+      expect(o).toMatchObject({ protocol: 'mqtts', ca: [Buffer.from(ca)], cert: Buffer.from('cert.pem'), key: Buffer.from('key.pem'), minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ALPNProtocols: ['mqtt'], rejectUnauthorized: true });
     });
 
     it('reads every PEM of --capath, and --insecure turns verification off', async () => {

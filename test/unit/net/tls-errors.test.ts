@@ -38,7 +38,9 @@ beforeAll(async () => {
   await mkdir(join(dir, 'locked-capath'));
   await writeFile(join(dir, 'locked-capath', 'a.pem'), 'A');
   await writeFile(join(dir, 'locked-capath', 'locked.pem'), 'B');
-  await writeFile(join(dir, 'ca.pem'), 'CA');
+  // Read, never parsed here: the first error these cases meet is the one about another file.
+  await writeFile(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n');
+  await writeFile(join(dir, 'not-a-cert.pem'), 'a key, a note, anything but a certificate\n');
   await writeFile(join(dir, 'locked.pem'), 'x');
   port = await freePort();
 });
@@ -68,6 +70,7 @@ const CASES: [string, () => Omit<TlsOptions, 'insecure'>, () => string][] = [
   ['an unreadable file in --capath', () => ({ caPath: join(dir, 'locked-capath') }), () => `cannot read the CA file '${join(dir, 'locked-capath', 'locked.pem')}': permission denied`],
   ['a missing --cafile', () => ({ caFile: join(dir, 'nope.pem') }), () => `cannot read the CA file '${join(dir, 'nope.pem')}': no such file`],
   ['an unreadable --cafile', () => ({ caFile: join(dir, 'locked.pem') }), () => `cannot read the CA file '${join(dir, 'locked.pem')}': permission denied`],
+  ['a --cafile that holds no certificate', () => ({ caFile: join(dir, 'not-a-cert.pem') }), () => `the CA file '${join(dir, 'not-a-cert.pem')}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`],
   ['a directory as --cafile', () => ({ caFile: join(dir, 'empty') }), () => `cannot read the CA file '${join(dir, 'empty')}': it is a directory, not a file`],
   ['a missing --cert', () => ({ caFile: join(dir, 'ca.pem'), certFile: join(dir, 'nope.pem'), keyFile: join(dir, 'ca.pem') }), () => `cannot read the certificate file '${join(dir, 'nope.pem')}': no such file`],
   ['an unreadable --cert', () => ({ certFile: join(dir, 'locked.pem'), keyFile: join(dir, 'ca.pem') }), () => `cannot read the certificate file '${join(dir, 'locked.pem')}': permission denied`],

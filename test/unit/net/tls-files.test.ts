@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readTlsFiles, TlsFileError, tlsClientOptions } from '../../../src/core/net/tls-files.js';
 
+/** Only read here, not parsed: what a CA file must at least look like. */
+const CA = '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n';
+
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mqt-tls-files-'));
@@ -12,12 +15,12 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('readTlsFiles', () => {
   it('reads the CA file first, then every certificate of the CA directory sorted by name, whatever the case of the extension', async () => {
-    await writeFile(join(dir, 'ca.pem'), 'CA');
+    await writeFile(join(dir, 'ca.pem'), CA);
     await mkdir(join(dir, 'capath'));
     // Written out of order: the result must not depend on the directory's order.
     for (const [name, text] of [['c.cer', 'C'], ['a.PEM', 'A'], ['b.crt', 'B'], ['notes.txt', 'no'], ['d.pem.bak', 'no']]) await writeFile(join(dir, 'capath', name!), text!);
     const files = await readTlsFiles({ caFile: join(dir, 'ca.pem'), caPath: join(dir, 'capath') });
-    expect(files.ca?.map((b) => b.toString())).toEqual(['CA', 'A', 'B', 'C']);
+    expect(files.ca?.map((b) => b.toString())).toEqual([CA, 'A', 'B', 'C']);
   });
 
   it('reads the certificate and the key, and names no CA when none was given (the system CAs then apply)', async () => {
@@ -36,7 +39,7 @@ describe('readTlsFiles', () => {
   });
 
   it('refuses a CA directory without certificate files, even with a CA file beside it', async () => {
-    await writeFile(join(dir, 'ca.pem'), 'CA');
+    await writeFile(join(dir, 'ca.pem'), CA);
     await mkdir(join(dir, 'capath'));
     await writeFile(join(dir, 'capath', 'README'), 'x');
     await writeFile(join(dir, 'capath', 'ca.key'), 'x');
@@ -79,7 +82,7 @@ describe('tlsClientOptions', () => {
   });
 
   it('carries the files read', async () => {
-    await writeFile(join(dir, 'ca.pem'), 'CA');
-    expect(await tlsClientOptions({ insecure: false, caFile: join(dir, 'ca.pem') }, '127.0.0.1')).toEqual({ rejectUnauthorized: true, ca: [Buffer.from('CA')] });
+    await writeFile(join(dir, 'ca.pem'), CA);
+    expect(await tlsClientOptions({ insecure: false, caFile: join(dir, 'ca.pem') }, '127.0.0.1')).toEqual({ rejectUnauthorized: true, ca: [Buffer.from(CA)] });
   });
 });
