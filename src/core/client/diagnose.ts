@@ -73,6 +73,25 @@ function refusalHint(code: number, version: ProtocolLevel): string {
  * The error a user sees for a failed connection attempt. `connack` is the CONNACK received,
  * if any: a refusal is told by its reason code, whatever MQTT.js's error says.
  */
+/**
+ * A TLS alert that reaches us as a write error (EPROTO: MQTT.js writes CONNECT while the
+ * handshake runs) carries the alert's number (RFC 8446 section 6), not OpenSSL's code: the
+ * code it stands for, so both paths are told alike.
+ */
+const TLS_ALERTS: Record<string, string> = {
+  '40': 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  '42': 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  '46': 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  '48': 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  '70': 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  '116': 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+};
+
+function tlsAlertCode(err: Error): string | undefined {
+  const alert = /SSL alert number (\d+)/.exec(err.message)?.[1];
+  return alert === undefined ? undefined : TLS_ALERTS[alert];
+}
+
 export function connectError(err: Error, o: ConnectionOptions, version: ProtocolLevel, connack?: { reasonCode?: number; returnCode?: number }): ConnectError {
   const at = where(o);
   const rc = connack === undefined ? undefined : version === 5 ? connack.reasonCode : connack.returnCode;
@@ -81,7 +100,8 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
     return new ConnectError(`${at} refused the connection: ${refusal(rc, version)}${hint ? `; ${hint}` : ''}`, { reasonCode: rc, code: 'ECONNACK', cause: err });
   }
   if (err instanceof ConnectError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
+  const raw = (err as NodeJS.ErrnoException).code;
+  const code = raw === 'EPROTO' ? (tlsAlertCode(err) ?? raw) : raw;
   const make = (message: string): ConnectError => new ConnectError(message, { code, cause: err });
   const secure = o.transport === 'mqtts' || o.transport === 'wss';
   const ws = o.transport === 'ws' || o.transport === 'wss';
@@ -131,7 +151,7 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
     case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
     case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
     case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
-      return make(`${at} and this client share no TLS version${o.tls?.version ? ` (--tls-version ${o.tls.version})` : ''}: try another --tls-version`);
+      return make(`${at} and this client share no TLS version${o.tls?.version ? ` (--tls-version ${o.tls.version.toLowerCase()})` : ''}: try another --tls-version`);
     case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
     case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
     case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':

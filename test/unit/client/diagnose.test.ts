@@ -21,7 +21,15 @@ describe('connectError', () => {
     ['a host name mismatch', { ...base, transport: 'mqtts' }, err('ERR_TLS_CERT_ALTNAME_INVALID', 'x', { cert: { subjectaltname: 'DNS:other.example, IP Address:10.0.0.1' } }), "the certificate of broker.lan:1883 is not for 'broker.lan' but for other.example, 10.0.0.1: connect by a name it lists (-h), or use --insecure to skip the check (for tests only)"],
     ['an expired certificate', { ...base, transport: 'mqtts' }, err('CERT_HAS_EXPIRED'), /has expired: the broker needs a new one/],
     ['plain MQTT where TLS was expected', { ...base, transport: 'mqtts' }, err('ERR_SSL_WRONG_VERSION_NUMBER'), 'broker.lan:1883 did not answer in TLS: is TLS enabled on port 1883? For plain MQTT use mqtt:// and no TLS options'],
-    ['no shared TLS version', { ...base, transport: 'mqtts', tls: { insecure: false, version: 'TLSv1.3' } }, err('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'), /share no TLS version \(--tls-version TLSv1.3\)/],
+    ['no shared TLS version', { ...base, transport: 'mqtts', tls: { insecure: false, version: 'TLSv1.3' } }, err('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'), /share no TLS version \(--tls-version tlsv1.3\)/],
+    // The same alert as MQTT.js meets it: a write error carrying OpenSSL's text and the alert number.
+    [
+      'no shared TLS version, as a write error (EPROTO, alert 70)',
+      { ...base, transport: 'mqtts', tls: { insecure: false, version: 'TLSv1.1' } },
+      err('EPROTO', 'write EPROTO 80ACC2B0657F0000:error:0A00042E:SSL routines:ssl3_read_bytes:tlsv1 alert protocol version:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 70'),
+      'broker.lan:1883 and this client share no TLS version (--tls-version tlsv1.1): try another --tls-version',
+    ],
+    ['a client certificate required, as a write error (EPROTO, alert 116)', { ...base, transport: 'mqtts' }, err('EPROTO', 'write EPROTO ...:SSL alert number 116'), /the broker may require a client certificate \(--cert, --key\)/],
     ['a refused client certificate', { ...base, transport: 'mqtts' }, err('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), /did not accept the client certificate/],
     ['an HTTP answer to the upgrade', { ...base, transport: 'ws' }, new Error('Unexpected server response: 404'), 'ws://broker.lan:1883/mqtt answered the WebSocket upgrade with HTTP 404: check the path (--ws-path) and that the port serves MQTT over WebSocket'],
     ['anything else', base, new Error('boom'), 'cannot connect to broker.lan:1883: boom'],
