@@ -359,11 +359,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       this.markDirty(conn);
       return true;
     }
+    // Holding with nothing uncommitted: a commit is under way, and this output joins it.
     const buf = conn.outbox.take();
     const promised = conn.promised;
     conn.promised = false;
-    if (buf === undefined) return true;
-    return p.hold(conn, buf, promised) || (conn.writeHeld(buf), true);
+    if (buf !== undefined) p.hold(conn, buf, promised);
+    return true;
   }
 
   // ---- sessions (BrokerContext) --------------------------------------------------------

@@ -32,7 +32,6 @@ class Batch {
   readonly bufs: Buffer[] = [];
   /** Whether bufs[i] holds an acknowledgement (see Connection.promised). */
   readonly promised: boolean[] = [];
-  settled = false;
 }
 
 export function storedClient(c: ClientInfo): StoredClient {
@@ -105,19 +104,16 @@ export class SessionJournal implements Journal {
 
 export class Persistence {
   /** Writes staged since the last commit. */
-  staged = 0;
+  private staged = 0;
   /**
    * Of those, the ones an acknowledgement may promise (all but a delivery done and its message
    * let go: if such a removal is lost, a message is delivered again, which QoS 1 allows and the
    * stored PUBREL state keeps exactly once for QoS 2). A tick with none holds no output back.
    */
-  promising = 0;
+  private promising = 0;
   /** The newest commit not yet settled: output made now waits for it. */
   private latest: Batch | undefined = undefined;
   private dirty: SessionJournal[] = [];
-  /** Commits that failed, and commits made, over the broker's life. */
-  failures = 0;
-  commits = 0;
   /** Where journal writes go: the store, or NOWHERE while it cannot write. */
   private sink: BrokerStore;
   /** Set while the store cannot write; resolved (and cleared) once a resync committed. */
@@ -267,6 +263,12 @@ export class Persistence {
     }
   }
 
+  /** A record found at start that nothing refers to any more: removed (at start only, so no promise). */
+  leftover(remove: (store: BrokerStore) => void): void {
+    remove(this.store);
+    this.staged++;
+  }
+
   // ---- retained ---------------------------------------------------------------------------
 
   retained(msg: Message): void {
@@ -318,7 +320,7 @@ export class Persistence {
    * of the tick, which commits them first) or a commit is under way (it waits for that one).
    */
   get holding(): boolean {
-    return this.promising > 0 || this.dirty.length > 0 || this.latest !== undefined;
+    return this.uncommitted || this.latest !== undefined;
   }
 
   /** True when writes an acknowledgement may promise are staged that no commit covers yet. */
@@ -326,26 +328,21 @@ export class Persistence {
     return this.promising > 0 || this.dirty.length > 0;
   }
 
-  /** Holds a connection's output of this tick for the newest commit. False when no commit is under way. */
-  hold(conn: HeldOutput, buf: Buffer, promised: boolean): boolean {
-    const batch = this.latest;
-    if (batch === undefined) return false;
+  /** Holds a connection's output of this tick for the newest commit (call only while holding and nothing is uncommitted). */
+  hold(conn: HeldOutput, buf: Buffer, promised: boolean): void {
+    const batch = this.latest!;
     batch.conns.push(conn);
     batch.bufs.push(buf);
     batch.promised.push(promised);
-    return true;
   }
 
   private settled(batch: Batch, err: Error | undefined): void {
-    batch.settled = true;
     if (this.latest === batch) this.latest = undefined;
     const { conns, bufs } = batch;
     if (err === undefined) {
-      this.commits++;
       for (let i = 0; i < conns.length; i++) conns[i]!.writeHeld(bufs[i]!);
       return;
     }
-    this.failures++;
     // No acknowledgement of what it held may go out: those clients send again when they
     // reconnect. Deliveries alone go out (the broker's memory has them; a resync stores them).
     for (let i = 0; i < conns.length; i++) {

@@ -44,7 +44,6 @@ function toMessage(m: StoredMessage): Message {
 
 export function restoreState(state: StoredState, parts: RestoreParts): Omit<RestoreCounts, 'ms'> & { nextMessageId: number } {
   const { persistence, sessions, router, now } = parts;
-  const store = persistence.store;
   let nextMessageId = 1;
   const messages = new Map<number, Message>();
   for (const m of state.messages) {
@@ -78,8 +77,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
     }
     if (session === undefined || msg === undefined) {
       // Left behind by something that is gone: not owed to anyone any more.
-      store.removeDelivery(d.clientId, d.seq);
-      persistence.staged++;
+      persistence.leftover((s) => s.removeDelivery(d.clientId, d.seq));
       continue;
     }
     const record = session.record;
@@ -105,8 +103,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
   for (const i of state.incoming) {
     const session = byId.get(i.clientId);
     if (session === undefined) {
-      store.removeIncoming(i.clientId, i.packetId);
-      persistence.staged++;
+      persistence.leftover((s) => s.removeIncoming(i.clientId, i.packetId));
     } else {
       (session.record.incomingQos2 ??= new Set()).add(i.packetId);
     }
@@ -115,8 +112,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
   const stored = new Set(state.messages.map((m) => m.id));
   for (const msg of messages.values()) {
     if (msg.storedRefs > 0 || !stored.has(msg.id)) continue;
-    store.removeMessage(msg.id);
-    persistence.staged++;
+    persistence.leftover((s) => s.removeMessage(msg.id));
     if (!msg.inlined) messages.delete(msg.id);
   }
 

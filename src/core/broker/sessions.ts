@@ -80,6 +80,11 @@ export class SessionTable {
       this.end(session);
       return;
     }
+    this.expireAt(session, at);
+  }
+
+  /** The session ends at `at` (absolute ms) unless a client takes it back first. */
+  private expireAt(session: Session, at: number): void {
     session.expiry ??= new Deadline(() => this.end(session));
     this.scheduler.schedule(session.expiry, at);
   }
@@ -102,8 +107,7 @@ export class SessionTable {
     session.client = clientSnapshot(client);
     if (interval !== NEVER_EXPIRES) {
       session.record.expiresAt = this.scheduler.now() + interval * 1000;
-      session.expiry ??= new Deadline(() => this.end(session));
-      this.scheduler.schedule(session.expiry, session.record.expiresAt);
+      this.expireAt(session, session.record.expiresAt);
     }
     session.journal?.changed(session.record);
   }

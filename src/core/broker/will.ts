@@ -46,11 +46,16 @@ export class Wills {
     if (delay > 0 && session.expiryInterval > 0) {
       // The will waits for the shorter of its delay and the session's expiry.
       pending.at = now + Math.min(delay, session.expiryInterval) * 1000;
-      session.willDelay ??= new Deadline(() => this.publishPending(session));
-      this.scheduler.schedule(session.willDelay, pending.at);
+      this.publishAt(session, pending.at);
       return;
     }
     this.publishPending(session);
+  }
+
+  /** The session's pending will goes out at `at` (absolute ms) unless cancelled first. */
+  private publishAt(session: Session, at: number): void {
+    session.willDelay ??= new Deadline(() => this.publishPending(session));
+    this.scheduler.schedule(session.willDelay, at);
   }
 
   /** A will read back from the store: published at its deadline, or now when that has passed. */
@@ -61,8 +66,7 @@ export class Wills {
       this.publishPending(session);
       return;
     }
-    session.willDelay ??= new Deadline(() => this.publishPending(session));
-    this.scheduler.schedule(session.willDelay, pending.at);
+    this.publishAt(session, pending.at);
   }
 
   /** The client came back in time: its delayed will is not sent [MQTT-3.1.3-9]. */
