@@ -25,6 +25,13 @@ export interface ParserOptions {
 const LARGEST_PACKET = 1 + 4 + MAX_VARINT;
 
 /**
+ * Up to this size an incomplete packet's buffer is allocated whole at once; a larger one starts
+ * here and doubles as its bytes arrive. Five bytes declaring 256 MB would otherwise make a
+ * broker allocate 256 MB per connection before a byte of the body came.
+ */
+const EAGER = 64 * 1024;
+
+/**
  * Fixed header flags by packet type: PUBLISH's vary (-1); PUBREL, SUBSCRIBE and UNSUBSCRIBE
  * must be 0010 and all others 0000 ([MQTT-2.2.2-1], [MQTT-2.2.2-2]); type 0 is reserved (-2).
  */
@@ -35,8 +42,12 @@ export class Parser {
   protocolVersion: ProtocolVersion;
   readonly maxPacketSize: number;
   private readonly reader = new Reader();
-  /** A packet of known size being gathered across chunks, and how much of it has arrived. */
+  /**
+   * A packet of known size being gathered across chunks, and how much of it has arrived. The
+   * buffer grows with what arrives (see EAGER): its declared size, up to 256 MB, is only a claim.
+   */
   private partial: Buffer | null = null;
+  private partialTotal = 0;
   private filled = 0;
   private partialFirst = 0;
   private partialHeaderLength = 0;
@@ -61,13 +72,19 @@ export class Parser {
     let buf = chunk;
     let pos = 0;
     if (this.partial !== null) {
-      const partial = this.partial;
-      const n = Math.min(partial.length - this.filled, chunk.length);
+      let partial = this.partial;
+      const total = this.partialTotal;
+      const n = Math.min(total - this.filled, chunk.length);
+      if (this.filled + n > partial.length) {
+        const grown = Buffer.allocUnsafe(Math.min(total, Math.max(partial.length * 2, this.filled + n)));
+        partial.copy(grown, 0, 0, this.filled);
+        this.partial = partial = grown;
+      }
       chunk.copy(partial, this.filled, 0, n);
       this.filled += n;
-      if (this.filled < partial.length) return out;
+      if (this.filled < total) return out;
       this.partial = null;
-      out.push(this.decode(partial, this.partialFirst, this.partialHeaderLength, partial.length));
+      out.push(this.decode(partial, this.partialFirst, this.partialHeaderLength, total));
       pos = n;
     } else if (this.head !== null) {
       buf = Buffer.concat([this.head, chunk]);
@@ -88,9 +105,11 @@ export class Parser {
         throw new MqttError(ReasonCode.PacketTooLarge, `packet of ${total} bytes exceeds the maximum of ${this.maxPacketSize}`);
       }
       if (pos + total > length) {
-        const partial = Buffer.allocUnsafe(total);
+        const have = length - pos;
+        const partial = Buffer.allocUnsafe(total <= EAGER ? total : Math.min(total, Math.max(EAGER, have * 2)));
         buf.copy(partial, 0, pos, length);
         this.partial = partial;
+        this.partialTotal = total;
         this.filled = length - pos;
         this.partialFirst = first;
         this.partialHeaderLength = headerLength;

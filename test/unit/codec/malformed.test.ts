@@ -132,3 +132,36 @@ describe('topic alias 0', () => {
     }
   });
 });
+
+// A Remaining Length is a claim: 5 bytes may declare 256 MB. What the parser holds for an
+// incomplete packet grows with the bytes that came, not with the claim.
+describe('a huge declared length', () => {
+  it('costs memory as its bytes arrive, not as declared: 40 parsers told of 256 MB each hold under 8 MB', () => {
+    const header = Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x01, 0x74]);
+    const before = process.memoryUsage().arrayBuffers;
+    const parsers: Parser[] = [];
+    for (let i = 0; i < 40; i++) {
+      const p = new Parser({ protocolVersion: 4 });
+      expect(p.push(header)).toEqual([]);
+      parsers.push(p);
+    }
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(grown).toBeLessThan(8 * 1024 * 1024);
+    expect(parsers.every((p) => p.buffered === header.length)).toBe(true);
+  });
+
+  it('still assembles a packet larger than the first allocation from small chunks, byte for byte', () => {
+    const payload = Buffer.alloc(300_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+    const body = Buffer.concat([Buffer.from([0x00, 0x01, 0x74]), payload]);
+    // 300,003 as a varint: 0xe3 0xa7 0x12
+    const bytes = Buffer.concat([Buffer.from([0x30, 0xe3, 0xa7, 0x12]), body]);
+    const p = new Parser({ protocolVersion: 4 });
+    const got = [];
+    for (let at = 0; at < bytes.length; at += 777) got.push(...p.push(bytes.subarray(at, at + 777)));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ type: 'publish', topic: 't' });
+    expect(Buffer.compare((got[0] as { payload: Buffer }).payload, payload)).toBe(0);
+    expect(p.buffered).toBe(0);
+  });
+});
