@@ -154,6 +154,20 @@ describe('payloads kept by the broker do not pin the socket reads they came in',
       expect(m.properties?.correlationData).toEqual(m.payload);
     }
   });
+
+  // A pooled copy shares an 8 KiB slab with whatever was allocated around it, and keeps the whole
+  // slab while it lives: fine for a queue that empties in order, not for a value kept for days.
+  it('a retained value and its Correlation Data are kept in buffers of their own size, not in a share of a pool slab', async () => {
+    broker = createBroker();
+    const { client: pub } = await connect(broker, { clientId: 'pub', protocolVersion: 5 });
+    await sendChunks(pub, (i) => smallPublish(`r/${i}`, i, { retain: true, properties: { correlationData: tenBytes(i) } }));
+    for (const i of [0, 500, COUNT - 1]) {
+      const kept = broker.inspect.retained(`r/${i}`)!;
+      expect(kept.payload).toEqual(tenBytes(i));
+      expect(kept.payload.buffer.byteLength).toBe(10);
+      expect(kept.properties?.correlationData?.buffer.byteLength).toBe(10);
+    }
+  });
 });
 
 /**

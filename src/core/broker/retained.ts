@@ -45,9 +45,9 @@ export class MemoryRetainedStore implements RetainedStore {
     }
     this.index.set(msg.topic, {
       topic: msg.topic,
-      payload: detachPayload(msg.payload),
+      payload: detachPayload(msg.payload, true),
       qos: msg.qos,
-      properties: msg.properties === undefined ? undefined : detachProperties({ ...msg.properties }),
+      properties: msg.properties === undefined ? undefined : detachProperties({ ...msg.properties }, true),
       publisherId: msg.publisherId,
       expiresAt: msg.expiresAt,
       id: msg.id,

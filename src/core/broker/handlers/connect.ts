@@ -109,8 +109,8 @@ function checkWill(conn: HandlerConnection, packet: ConnectPacket): void {
     throw new MqttError(code, `will payload of ${will.payload.length} bytes is above messageSizeLimit ${config.messageSizeLimit}`);
   }
   // The will outlives this read: its payload must not pin the socket chunk.
-  conn.will = { ...will, payload: detachPayload(will.payload) };
-  if (will.properties !== undefined) conn.will.properties = detachProperties({ ...will.properties });
+  conn.will = { ...will, payload: detachPayload(will.payload, true) };
+  if (will.properties !== undefined) conn.will.properties = detachProperties({ ...will.properties }, true);
 }
 
 function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number, why = 'authentication failed'): void {
