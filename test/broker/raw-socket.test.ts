@@ -427,6 +427,52 @@ describe('flow corners over TCP', () => {
     expect((end as PublishPacket).payload.toString()).toBe('end');
   });
 
+  // Found by the broker fuzzer (scripts/fuzz-broker.mjs): a client that sends and never reads
+  // made the broker buffer every answer (200 MB of PINGRESP in 8 s). Past maxClientBuffer the
+  // broker stops reading that client until its output drains, so the flood waits in TCP.
+  it('a client that floods PINGREQ and never reads: the broker stops reading it, its output stays bounded', async () => {
+    const maxClientBuffer = 64 * 1024;
+    const port = await start({ maxClientBuffer });
+    const b = broker!;
+    const flooder = await client(port, 4, 'pf-flooder');
+    const bystander = await client(port, 4, 'pf-bystander');
+    flooder.socket.pause();
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < chunk.length; i += 2) chunk[i] = 0xc0; // PINGREQ, remaining length 0
+    let offered = 0;
+    let maxBuffered = 0;
+    const deadline = Date.now() + 3000;
+    // Offer 256 MiB, as fast as the socket takes it, for at most 3 s.
+    while (offered < 256 << 20 && Date.now() < deadline) {
+      if (flooder.socket.writableLength < 4 << 20) {
+        flooder.socket.write(chunk);
+        offered += chunk.length;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      maxBuffered = Math.max(maxBuffered, b.inspect.client('pf-flooder')?.buffered ?? 0);
+    }
+    const taken = offered - flooder.socket.writableLength;
+    // Before the fix the broker read it all (hundreds of MiB); now the kernel's buffers and
+    // one read past the limit are all that moves.
+    expect(taken).toBeLessThan(32 << 20);
+    expect(maxBuffered).toBeLessThan(maxClientBuffer + (4 << 20));
+    expect(b.inspect.client('pf-flooder')?.connected).toBe(true);
+    // Everyone else is served meanwhile.
+    bystander.send({ type: 'pingreq' });
+    await bystander.expect('pingresp');
+    // The flooder reads again: every PINGREQ it sent is answered, and it is served.
+    flooder.socket.write(chunk.subarray(0, 2));
+    const pings = offered / 2 + 1;
+    let answered = 0;
+    flooder.socket.on('data', () => {
+      answered += flooder.take().filter((p) => p.type === 'pingresp').length;
+    });
+    flooder.socket.resume();
+    await until(() => answered >= pings || flooder.isClosed, 15_000, 'every PINGREQ answered');
+    expect(flooder.isClosed).toBe(false);
+    expect(answered).toBe(pings);
+  }, 30_000);
+
   // 5.0 [MQTT-3.2.2-15] (CONNACK Maximum Packet Size): a larger packet gets DISCONNECT 0x95,
   // decided from its fixed header, before the body is sent.
   it('a packet over the broker maximum packet size: DISCONNECT 0x95 from the fixed header alone', async () => {

@@ -78,6 +78,13 @@ function onStreamClose(this: Duplex): void {
 /** Bounded: past this many held packets the socket is not read at all. */
 const MAX_HELD = 1000;
 
+/**
+ * Packets answered in one tick past which a client is not read again until that output is
+ * written: the outbox holds a slot per packet, and one turn of the event loop may read 2 MiB
+ * from a socket (a million PINGREQs).
+ */
+const MAX_TICK_PACKETS = 8192;
+
 export class Connection implements HandlerConnection, DeliveryTarget, WireState, KeepAliveTarget, HeldPublisher {
   state = State.New;
   protocolVersion: ProtocolVersion = 4;
@@ -127,6 +134,13 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   private hookPending = false;
   readonly waitingOn: Session[] = [];
   private readPaused = false;
+  /**
+   * Not reading until this tick's output is written, or until a congested stream drains: a
+   * client that sends without reading (a flood of PINGREQ, QoS 1 publishes, SUBSCRIBEs, each
+   * one answered) would otherwise make us buffer its answers without end. Its sends now wait
+   * in TCP, as a well-behaved peer's would.
+   */
+  private outputPaused = false;
   /** Made for the first write near maxClientBuffer (see flush). */
   private onWrittenBound: (() => void) | undefined = undefined;
 
@@ -172,6 +186,11 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     }
     if (this.held !== null) this.hold(packets);
     else this.process(packets, 0);
+    // A client whose every packet is answered must not grow this tick's output without end
+    // before the write at its end can measure the stream: past a buffer's worth, read no more.
+    const o = this.outbox;
+    // (The handlers may have closed it: state is read again.)
+    if ((this.state as State) !== State.Closed && (o.size > MAX_TICK_PACKETS || o.bytes + this.stream.writableLength > this.host.config.maxClientBuffer)) this.pauseForOutput();
   }
 
   private process(packets: Packet[], start: number): void {
@@ -242,7 +261,7 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     this.held = null;
     if (this.readPaused) {
       this.readPaused = false;
-      this.stream.resume();
+      if (!this.outputPaused) this.stream.resume();
     }
     this.process(held, 0);
   }
@@ -327,13 +346,32 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     // past the stream's highWaterMark (64 KiB since Node 22), whatever maxClientBuffer is.
     const near = stream.writableLength + out.length > limit;
     stream.write(out, near ? (this.onWrittenBound ??= () => this.onWritten()) : undefined);
-    if (stream.writableLength > limit) this.congested = true;
+    if (stream.writableLength > limit) {
+      this.congested = true;
+      this.pauseForOutput();
+    } else {
+      this.resumeForOutput();
+    }
+  }
+
+  /** Stops reading until the output is written (see outputPaused). */
+  private pauseForOutput(): void {
+    if (this.outputPaused) return;
+    this.outputPaused = true;
+    this.stream.pause();
+  }
+
+  private resumeForOutput(): void {
+    if (!this.outputPaused) return;
+    this.outputPaused = false;
+    if (!this.readPaused) this.stream.resume();
   }
 
   /** A write made near the limit has gone out: below the limit again, the session sends on. */
   private onWritten(): void {
     if (!this.congested || this.stream.writableLength > this.host.config.maxClientBuffer) return;
     this.congested = false;
+    this.resumeForOutput();
     this.session?.drain();
   }
 

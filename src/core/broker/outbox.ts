@@ -5,6 +5,13 @@
  */
 import type { Duplex } from 'node:stream';
 
+/**
+ * Entries of one tick above which the arrays are let go after the write instead of kept for
+ * the next tick: a burst (a flood of PINGREQ answered) must not hold its arrays' capacity for
+ * as long as the connection lives.
+ */
+const KEEP_ARRAYS_UP_TO = 1024;
+
 export class Outbox {
   // The first packet of a tick lives in these fields; the arrays are made only for a tick with
   // more than one. An idle client (CONNACK, SUBACK, a PINGRESP now and then) never needs them:
@@ -22,6 +29,11 @@ export class Outbox {
 
   get empty(): boolean {
     return this.count === 0;
+  }
+
+  /** Packets gathered this tick. */
+  get size(): number {
+    return this.count;
   }
 
   push(buf: Buffer): void {
@@ -83,6 +95,10 @@ export class Outbox {
           bufs[i] = undefined as unknown as Buffer;
         }
       }
+    }
+    if (n > KEEP_ARRAYS_UP_TO) {
+      this.clear();
+      return out;
     }
     this.buf0 = undefined;
     this.count = 0;
