@@ -22,4 +22,11 @@ describe('README', () => {
       "import { encode, Parser, MqttError, ReasonCode, validateTopicName, validateTopicFilter, topicMatches, TopicTrie } from 'mqt'",
     );
   });
+
+  it('names only npm scripts that package.json has', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    const named = [...new Set([...readme.matchAll(/npm run ([a-z][a-z0-9:-]*)/g)].map((m) => m[1]!))];
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((name) => pkg.scripts[name] === undefined)).toEqual([]);
+  });
 });
