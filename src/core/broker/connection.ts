@@ -135,10 +135,11 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   readonly waitingOn: Session[] = [];
   private readPaused = false;
   /**
-   * Not reading until this tick's output is written, or until a congested stream drains: a
-   * client that sends without reading (a flood of PINGREQ, QoS 1 publishes, SUBSCRIBEs, each
-   * one answered) would otherwise make us buffer its answers without end. Its sends now wait
-   * in TCP, as a well-behaved peer's would.
+   * Answering nothing until this tick's output is written, or until a congested stream drains:
+   * a client that sends without reading (a flood of PINGREQ, QoS 1 publishes, SUBSCRIBEs, each
+   * one answered) would otherwise make us buffer its answers without end. Its packets are held
+   * as a held-back publisher's are (read, so its keep-alive still sees it alive or silent), and
+   * past MAX_HELD it is not read at all: the rest waits in TCP, as a well-behaved peer's would.
    */
   private outputPaused = false;
   /** Made for the first write near maxClientBuffer (see flush). */
@@ -235,7 +236,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     for (const p of packets) {
       const t = p.type;
       try {
-        if (!this.hookPending && (t === 'puback' || t === 'pubcomp' || t === 'pubrec' || t === 'pingreq')) {
+        // A PINGREQ is answered, so not while the output is what we wait on.
+        if (!this.hookPending && (t === 'puback' || t === 'pubcomp' || t === 'pubrec' || (t === 'pingreq' && !this.outputPaused))) {
           dispatch(this, p);
           continue;
         }
@@ -256,12 +258,12 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   }
 
   private resumeHeld(): void {
-    if (this.state === State.Closed || this.hookPending || this.waitingOn.length > 0) return;
+    if (this.state === State.Closed || this.hookPending || this.waitingOn.length > 0 || this.outputPaused) return;
     const held = this.held ?? [];
     this.held = null;
     if (this.readPaused) {
       this.readPaused = false;
-      if (!this.outputPaused) this.stream.resume();
+      this.stream.resume();
     }
     this.process(held, 0);
   }
@@ -354,17 +356,18 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     }
   }
 
-  /** Stops reading until the output is written (see outputPaused). */
+  /** Holds the input until the output is written (see outputPaused). */
   private pauseForOutput(): void {
     if (this.outputPaused) return;
     this.outputPaused = true;
-    this.stream.pause();
+    this.held ??= [];
   }
 
   private resumeForOutput(): void {
     if (!this.outputPaused) return;
     this.outputPaused = false;
-    if (!this.readPaused) this.stream.resume();
+    // On the next turn: this is the write at the end of a tick, or its callback.
+    this.resumeInput();
   }
 
   /** A write made near the limit has gone out: below the limit again, the session sends on. */
