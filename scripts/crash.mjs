@@ -31,6 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RawClient } from './crash/raw-client.mjs';
+import { seeded } from './lib/seeded.mjs';
 import { Ledger, Publisher, Subscriber } from './crash/workload.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -56,19 +57,10 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10_000) usage(`--rounds 
 const seed = args.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(args.seed);
 if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) usage(`--seed must be a whole number from 0 to 4294967295, not "${args.seed}"`);
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(s) {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 // Streams of their own, so the kill moments stay the same whatever the load drew meanwhile.
-const rng = prng(seed);
-const killRng = prng(seed ^ 0x5bd1e995);
-const churnRng = prng(seed ^ 0x27d4eb2f);
+const rng = seeded(seed);
+const killRng = seeded(seed ^ 0x5bd1e995);
+const churnRng = seeded(seed ^ 0x27d4eb2f);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function freePort() {

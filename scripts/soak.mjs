@@ -31,7 +31,7 @@ import { Ledger } from './soak/ledger.mjs';
 import { levelOff } from './soak/level-off.mjs';
 import { parseOptions, USAGE, UsageError } from './soak/options.mjs';
 import { Population } from './soak/population.mjs';
-import { seeded } from './soak/random.mjs';
+import { seeded } from './lib/seeded.mjs';
 import { sampleBlock, summary } from './soak/report.mjs';
 import { verdict } from './soak/verdict.mjs';
 

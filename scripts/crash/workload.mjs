@@ -54,6 +54,16 @@ export class Ledger {
   }
 }
 
+/**
+ * Connects `id` with a clean session, or a persistent one (3.1.1 clean session 0, 5.0 session
+ * expiry 3600 s) that must be there when `expectSession` says so.
+ */
+async function openSession(id, o, port, expectSession) {
+  const { client, connack } = await RawClient.open({ port, clientId: id, version: o.version, clean: !o.persistent, sessionExpiry: o.persistent ? 3600 : 0 });
+  if (o.persistent && expectSession && !connack.sessionPresent) throw new Error(`${id}: its persistent session was not there (session present 0)`);
+  return client;
+}
+
 /** 5.0 acknowledgements carry a reason code: 0x80 and up mean the message was not taken. */
 function accepted(p) {
   return p.reasonCode === undefined || p.reasonCode < 0x80;
@@ -104,14 +114,7 @@ export class Publisher {
   }
 
   async connect(port, expectSession) {
-    const { client, connack } = await RawClient.open({
-      port,
-      clientId: this.id,
-      version: this.o.version,
-      clean: !this.o.persistent,
-      sessionExpiry: this.o.persistent ? 3600 : 0,
-    });
-    if (this.o.persistent && expectSession && !connack.sessionPresent) throw new Error(`${this.id}: its persistent session was not there after the restart (session present 0)`);
+    const client = await openSession(this.id, this.o, port, expectSession);
     if (!this.o.persistent) this.inflight.clear();
     this.client = client;
     this.connections++;
@@ -215,14 +218,7 @@ export class Subscriber {
   }
 
   async connect(port, expectSession) {
-    const { client, connack } = await RawClient.open({
-      port,
-      clientId: this.id,
-      version: this.o.version,
-      clean: !this.o.persistent,
-      sessionExpiry: this.o.persistent ? 3600 : 0,
-    });
-    if (this.o.persistent && expectSession && !connack.sessionPresent) throw new Error(`${this.id}: its persistent session was not there (session present 0)`);
+    const client = await openSession(this.id, this.o, port, expectSession);
     if (!this.o.persistent) this.unreleased.clear();
     this.client = client;
     client.onPacket = (p) => this.onPacket(p);

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { encode, MqttError, Parser, ReasonCode } from '../../../src/core/codec/index.js';
 import type { Packet, ProtocolVersion } from '../../../src/core/codec/index.js';
 import { arbBytes, arbPacket } from '../../helpers/arbitraries.js';
+import { varint } from '../../fuzz/codec/bytes.js';
 
 /** Fixed, so a failure found once is found again; fast-check prints the path to the counterexample. */
 const SEED = 0x6d717401;
@@ -27,17 +28,6 @@ const FIRST_BYTES = [
   0x10, 0x20, ...Array.from({ length: 16 }, (_, i) => 0x30 | i), 0x40, 0x50, 0x62, 0x70, 0x82, 0x90, 0xa2, 0xb0, 0xc0,
   0xd0, 0xe0, 0xf0,
 ];
-
-function varint(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    out.push(byte);
-  } while (value > 0);
-  return out;
-}
 
 /** Bytes of one packet split into its first byte and body (Remaining Length dropped). */
 function splitPacket(bytes: Buffer): { first: number; body: Buffer } {

@@ -1,4 +1,4 @@
-/** A seeded random source (mulberry32), so a soak's plan — who is what, who drops when — can be rerun. */
+/** A seeded random source (mulberry32), so a long run's plan (who is what, who drops when, when the broker is killed) can be rerun. */
 export function seeded(seed) {
   let a = seed >>> 0;
   return () => {
