@@ -30,7 +30,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RawClient } from './crash/raw-client.mjs';
 import { seeded } from './lib/seeded.mjs';
 import { Ledger, Publisher, Subscriber } from './crash/workload.mjs';
 
@@ -132,7 +131,7 @@ function churn(port, sub, state) {
     while (state.alive) {
       await sleep(100 + churnRng() * 600);
       if (!state.alive) return;
-      sub.client?.drop();
+      sub.client?.destroy();
       await sleep(20 + churnRng() * 200);
       if (!state.alive) return;
       try {
@@ -165,17 +164,17 @@ async function readRetained(port) {
   const reader = new Subscriber(`fresh-${Date.now()}`, { version: 4, persistent: false, ledger });
   const seen = new Map();
   const client = await reader.connect(port, false);
-  client.onPacket = (p) => {
+  client.listen((p) => {
     if (p.type === 'suback') reader.onSuback?.();
     if (p.type === 'publish') seen.set(p.topic, Number(p.payload.toString().split(':')[1]));
-  };
+  });
   await reader.subscribe('crash/r/#', 0);
   let size = -1;
   while (seen.size !== size) {
     size = seen.size;
     await sleep(150);
   }
-  client.drop();
+  client.destroy();
   return seen;
 }
 
@@ -189,7 +188,7 @@ try {
     await s.connect(port, false);
     await s.subscribe('crash/#', 2);
   }
-  away.client.drop();
+  away.client.destroy();
   for (let round = 1; round <= rounds; round++) {
     const state = { alive: true, errors: [] };
     for (const p of publishers) if (!p.client?.open) await p.connect(port, round > 1);
@@ -234,9 +233,9 @@ try {
     const drainMs = Date.now() - drainAt;
     for (const p of publishers) delete p.pump;
     const retained = await readRetained(port);
-    away.client.drop();
-    for (const c of cleanSubs) c.client.drop();
-    for (const p of publishers) if (!p.o.persistent) p.client.drop();
+    away.client.destroy();
+    for (const c of cleanSubs) c.client.destroy();
+    for (const p of publishers) if (!p.o.persistent) p.client.destroy();
 
     const verdicts = persistentSubs.map((s) => ({ id: s.id, twice: s.qos2Twice, dup1: s.qos1Duplicates, ...s.missing() }));
     const ownerOf = (topic) => publishers.find((p) => topic.startsWith(`crash/r/${p.id}/`));

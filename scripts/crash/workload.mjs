@@ -6,7 +6,7 @@
  * Every payload is "publisher:seq"; seqs grow per publisher over the whole run, so a retained
  * topic's value can be compared with the newest one acknowledged.
  */
-import { RawClient } from './raw-client.mjs';
+import { RawConn } from '../lib/raw-conn.mjs';
 
 /** Counts per seq of one publisher, grown as the seqs do: a run acknowledges millions of messages. */
 class SeqCounts {
@@ -59,7 +59,7 @@ export class Ledger {
  * expiry 3600 s) that must be there when `expectSession` says so.
  */
 async function openSession(id, o, port, expectSession) {
-  const { client, connack } = await RawClient.open({ port, clientId: id, version: o.version, clean: !o.persistent, sessionExpiry: o.persistent ? 3600 : 0 });
+  const { conn: client, connack } = await RawConn.session({ port, clientId: id, version: o.version, clean: !o.persistent, sessionExpiry: o.persistent ? 3600 : 0 });
   if (o.persistent && expectSession && !connack.sessionPresent) throw new Error(`${id}: its persistent session was not there (session present 0)`);
   return client;
 }
@@ -81,7 +81,7 @@ export class Publisher {
     this.nextId = 1;
     /** packet id → { packet, stage: 'publish' | 'pubrel' } for QoS 1/2 not yet completed */
     this.inflight = new Map();
-    /** @type {RawClient | undefined} */
+    /** @type {RawConn | undefined} */
     this.client = undefined;
     this.resent = 0;
     this.index = o.ledger.index.get(id);
@@ -118,7 +118,7 @@ export class Publisher {
     if (!this.o.persistent) this.inflight.clear();
     this.client = client;
     this.connections++;
-    client.onPacket = (p) => this.onPacket(p);
+    client.listen((p) => this.onPacket(p));
     // MQTT-4.4.0-1: a resumed session re-sends what it had not completed, in order, PUBLISH with DUP.
     for (const [packetId, f] of this.inflight) {
       this.resent++;
@@ -213,7 +213,7 @@ export class Subscriber {
     this.qos2Twice = 0;
     this.unreleased = new Set();
     this.lastAt = 0;
-    /** @type {RawClient | undefined} */
+    /** @type {RawConn | undefined} */
     this.client = undefined;
   }
 
@@ -221,7 +221,7 @@ export class Subscriber {
     const client = await openSession(this.id, this.o, port, expectSession);
     if (!this.o.persistent) this.unreleased.clear();
     this.client = client;
-    client.onPacket = (p) => this.onPacket(p);
+    client.listen((p) => this.onPacket(p));
     return client;
   }
 

@@ -2,7 +2,7 @@
  * What every attack shares: logging in as the fuzz user, watching each attacker connection
  * for messages it must never see, and judging what the broker answered.
  */
-import { RawConn } from './raw-conn.mjs';
+import { RawConn } from '../lib/raw-conn.mjs';
 
 export const FUZZ_USER = 'fuzz';
 export const FUZZ_PASSWORD = 'fuzz-password';

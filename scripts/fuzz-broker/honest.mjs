@@ -4,7 +4,7 @@
  * what was lost, doubled or out of order. They log in as the honest user, keep their
  * keep-alive with PINGREQ, and must never be disconnected.
  */
-import { RawConn } from './raw-conn.mjs';
+import { RawConn } from '../lib/raw-conn.mjs';
 
 export const HONEST_PASSWORD = 'honest-password';
 const KEEPALIVE_S = 30;

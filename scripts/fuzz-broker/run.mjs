@@ -9,7 +9,7 @@ import { ATTACKS, pickAttack } from './attacks.mjs';
 import { brokerLog, rssSummary, sampleRss, startBroker, stopBroker } from './broker-process.mjs';
 import { FUZZ_PASSWORD, FUZZ_USER, HONEST_USER } from './attack-kit.mjs';
 import { HONEST_PASSWORD, Publisher, Subscriber, verify } from './honest.mjs';
-import { RawConn } from './raw-conn.mjs';
+import { RawConn } from '../lib/raw-conn.mjs';
 import { Rng } from './rng.mjs';
 
 const PROGRESS_EVERY_MS = 10_000;

@@ -1,7 +1,8 @@
 /**
  * A bare MQTT connection on a TCP socket and our codec from dist/: packets or raw bytes out,
- * decoded packets in. Both the attackers and the well-behaved clients use it, so what a
- * client was acknowledged is exactly what it counts, with no library retrying behind it.
+ * decoded packets in. The broker fuzzer's attackers and well-behaved clients and the crash
+ * rounds' clients use it, so what a client was acknowledged is exactly what it counts, with no
+ * library retrying behind it.
  */
 import { connect as netConnect } from 'node:net';
 import { encode, Parser } from '../../dist/core/codec/index.js';
@@ -26,6 +27,26 @@ export class RawConn {
         resolve(new RawConn(socket, version));
       });
     });
+  }
+
+  /**
+   * Dials and sends CONNECT (keep-alive 0; 5.0 with `sessionExpiry` when given); resolves with
+   * the connection and its CONNACK, rejects when the broker is not there, refuses, or does not
+   * answer within `timeoutMs`. Packets behind the CONNACK wait in the inbox for listen().
+   * @param {{ port: number, clientId: string, version: 4 | 5, clean: boolean, sessionExpiry?: number, timeoutMs?: number }} o
+   */
+  static async session(o) {
+    const timeoutMs = o.timeoutMs ?? 5000;
+    const conn = await RawConn.dial(o.port, o.version, timeoutMs);
+    const properties = o.version === 5 && o.sessionExpiry !== undefined ? { sessionExpiryInterval: o.sessionExpiry } : undefined;
+    conn.send({ type: 'connect', protocolVersion: o.version, clean: o.clean, keepalive: 0, clientId: o.clientId, ...(properties ? { properties } : {}) });
+    const connack = await conn.next(() => true, timeoutMs);
+    if (connack?.type !== 'connack' || connack.reasonCode !== 0) {
+      conn.destroy();
+      const got = connack === undefined ? (conn.isClosed ? 'the connection closed' : `nothing in ${timeoutMs} ms`) : connack.type === 'connack' ? `refused with ${connack.reasonCode}` : connack.type;
+      throw new Error(`${o.clientId}: expected CONNACK 0, got ${got}`);
+    }
+    return { conn, connack };
   }
 
   constructor(socket, version) {
@@ -68,6 +89,12 @@ export class RawConn {
 
   wake() {
     for (const w of [...this.waiters]) w();
+  }
+
+  /** Every packet from now on goes to `fn`, those waiting in the inbox first. */
+  listen(fn) {
+    this.onPacket = fn;
+    for (const p of this.inbox.splice(0)) fn(p);
   }
 
   send(packet) {
@@ -121,6 +148,12 @@ export class RawConn {
     });
   }
 
+  /** Not destroyed yet (by us or by a close). */
+  get open() {
+    return !this.socket.destroyed;
+  }
+
+  /** Ends the connection without DISCONNECT, as a crash or a cut cable does. */
   destroy() {
     this.socket.destroy();
   }
