@@ -14,17 +14,18 @@ import { delimiter, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 /** Peers by the name MQT_TEST_NO_PEERS uses. MQTT.js is a dependency and always there. */
-export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho';
-export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho'];
+export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium';
+export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium'];
 
 /** The Debian packages that provide every peer, for the hint. */
-export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt';
+export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium';
 
 /** What a peer is called in messages. */
 const LABEL: Record<PeerName, string> = {
   mosquitto: 'mosquitto',
   'mosquitto-clients': 'mosquitto_pub/mosquitto_sub',
   paho: 'Python paho-mqtt',
+  chromium: 'headless Chromium',
 };
 
 export interface Peers {
@@ -34,6 +35,8 @@ export interface Peers {
   mosquittoSub: string | undefined;
   /** A Python that can `import paho.mqtt.client` (paho 1.6 API). */
   python: string | undefined;
+  /** Chromium for browser tests (Debian's /usr/bin/chromium; MQT_TEST_CHROMIUM names another). */
+  chromium: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -78,7 +81,13 @@ export function detectPeers(env: Env = process.env): Peers {
     mosquittoPub: clients ? onPath('mosquitto_pub', env) : undefined,
     mosquittoSub: clients ? onPath('mosquitto_sub', env) : undefined,
     python,
+    chromium: hidden.has('chromium') ? undefined : chromiumPath(env),
   };
+}
+
+function chromiumPath(env: Env): string | undefined {
+  if (env.MQT_TEST_CHROMIUM !== undefined) return executable(env.MQT_TEST_CHROMIUM) ? env.MQT_TEST_CHROMIUM : undefined;
+  return onPath('chromium', env) ?? (executable('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 }
 
 function pahoPython(python: string): string | undefined {
@@ -97,6 +106,7 @@ export function missingPeers(found: Peers, needs: readonly PeerName[]): PeerName
   return needs.filter((name) => {
     if (name === 'mosquitto') return found.mosquitto === undefined;
     if (name === 'mosquitto-clients') return found.mosquittoPub === undefined || found.mosquittoSub === undefined;
+    if (name === 'chromium') return found.chromium === undefined;
     return found.python === undefined;
   });
 }

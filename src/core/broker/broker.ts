@@ -29,6 +29,7 @@ import { Router } from './router.js';
 import { Deadline, Scheduler } from './scheduler.js';
 import type { Session } from './session.js';
 import { SessionTable } from './sessions.js';
+import { BrokerStats } from './stats.js';
 import {
   State,
   type BrokerConfig,
@@ -76,6 +77,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   readHook: ReadHook | undefined = undefined;
   readonly queueBudget: QueueMemory;
   readonly scheduler = new Scheduler();
+  /** Counters since the broker started: what $SYS and /metrics read. */
+  readonly stats = new BrokerStats();
   /** A read-only look at sessions, subscriptions, queues and retained messages. */
   readonly inspect: Inspector;
   private readonly router = new Router();
@@ -85,6 +88,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   private readonly sessions: SessionTable;
   /** Every open connection, connected or not. */
   private readonly connections = new Set<Connection>();
+  /** Connections answered with CONNACK success and still open. */
+  private connectedCount = 0;
   /** Messages dropped across all sessions (queue full, slow client, too large). */
   private droppedCount = 0;
   private lastDropLog = 0;
@@ -126,7 +131,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.retained = options.retained ?? new MemoryRetainedStore();
     this.backpressure = new Backpressure(this.config.maxQueued, this.config.stallTimeoutMs, this.scheduler, (m) => this.log('warn', m));
     this.wills = new Wills(this, this.scheduler);
-    this.persistence = options.store === undefined ? undefined : new Persistence(options.store, (level, m) => this.log(level, m));
+    this.persistence = options.store === undefined ? undefined : new Persistence(options.store, (level, m) => this.log(level, m), (ms) => this.stats.commitTook(ms));
     this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler, this.persistence);
     this.persistence?.setResyncSource({ sessions: () => this.sessions.values(), retained: (now) => this.retained.all?.(now) });
     this.inspect = new Inspector({
@@ -134,6 +139,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       router: this.router,
       retained: this.retained,
       connections: this.connections,
+      connectedCount: () => this.connectedCount,
+      expiredCount: () => this.sessions.expired,
       droppedCount: () => this.droppedCount,
       readDeniedCount: () => this.readDeniedCount,
       refusedConnectionCount: () => this.refusedConnections,
@@ -223,6 +230,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
       return conn;
     }
     this.connections.add(conn);
+    this.stats.listenerOpened(info.listener.name);
     this.awaitingConnect.add(conn);
     if (!this.connectDeadline.scheduled) this.scheduler.schedule(this.connectDeadline, conn.openedAt + this.config.connectTimeoutMs);
     return conn;
@@ -233,9 +241,45 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     return this.accept(stream, streamTransport(remoteAddress));
   }
 
+  /**
+   * Disconnects the client connected as `clientId` (an operator's kick): 5.0 gets DISCONNECT 0x98
+   * Administrative action first; its will is published as after any close it did not ask for,
+   * and its session stays or ends by its expiry interval. False when no such client is connected.
+   */
+  kick(clientId: string, why = 'disconnected by an administrator'): boolean {
+    for (const conn of this.connections) {
+      if (conn.clientId !== clientId || !conn.ready) continue;
+      conn.disconnectWith(0x98, why);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Deletes the retained messages whose topics match `filter`, without delivering anything to
+   * subscribers (a client clearing a topic would send them an empty retained message); kept
+   * deleted in the store too. Resolves with the topics deleted.
+   */
+  async deleteRetained(filter: string): Promise<string[]> {
+    const found = await this.retained.match(filter, Date.now());
+    const topics: string[] = [];
+    for (const m of found) {
+      const empty = this.createMessage(m.topic, Buffer.alloc(0), 0, true, undefined, '');
+      this.retained.store(empty);
+      this.persistence?.retained(empty);
+      topics.push(m.topic);
+    }
+    if (topics.length > 0 && this.persistence !== undefined && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAllBound);
+    }
+    return topics;
+  }
+
   /** Counts a connection refused by maxConnections; logs at most once a minute, with how many. */
   private connectionRefused(info: TransportInfo): void {
     this.refusedConnections++;
+    this.stats.refused(0x97);
     this.refusedSinceLog++;
     const now = Date.now();
     if (now - this.lastRefusedLog < 60_000) return;
@@ -269,9 +313,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
 
   /** A connection ended: its session goes offline (will, expiry), whoever it held back goes on. */
   connectionClosed(conn: Connection, reason: string, unclean: boolean, wasConnected: boolean): void {
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) this.stats.listenerClosed(conn.transport.listener.name);
     this.awaitingConnect.delete(conn);
     this.backpressure.leave(conn);
+    if (wasConnected) this.connectedCount--;
     const session = conn.session;
     const will = conn.will;
     conn.will = undefined;
@@ -393,6 +438,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     const session = c.session!;
     session.connection = c;
     session.client = c;
+    c.connectedAt = Date.now();
+    const stats = this.stats;
+    stats.connectsAccepted++;
+    if (++this.connectedCount > stats.clientsMaximum) stats.clientsMaximum = this.connectedCount;
     this.emit('client', c, present);
     if (present) session.resume();
   }

@@ -16,6 +16,7 @@ import { KeepAlive, type KeepAliveTarget } from './keepalive.js';
 import type { Message } from './message.js';
 import { Outbox } from './outbox.js';
 import type { Scheduler } from './scheduler.js';
+import type { BrokerStats } from './stats.js';
 import type { HeldPublisher, Session } from './session.js';
 import { State, type BrokerConfig, type BrokerContext, type DeliveryTarget, type HandlerConnection, type TransportInfo } from './types.js';
 import { writePublish, type WireState } from './wire.js';
@@ -24,6 +25,7 @@ import { writePublish, type WireState } from './wire.js';
 export interface ConnectionHost {
   readonly config: BrokerConfig;
   readonly scheduler: Scheduler;
+  readonly stats: BrokerStats;
   /** The connection has output for this tick: written in one pass at its end. */
   markDirty(conn: Connection): void;
   /** True when the connection's output must wait for a store commit (the host takes or defers it). */
@@ -96,7 +98,9 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   will: Will | undefined = undefined;
 
   readonly parser: Parser;
-  readonly outbox = new Outbox();
+  readonly outbox: Outbox;
+  /** The broker's counters ($SYS, /metrics). */
+  readonly stats: BrokerStats;
   /** In the broker's list of connections to flush at the end of this tick. */
   dirty = false;
   /**
@@ -115,6 +119,10 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** When the connection was accepted: closed connectTimeoutMs later without a CONNECT. */
   readonly openedAt = Date.now();
   lastActivity = this.openedAt;
+  /** When CONNACK accepted it (ms since the epoch); 0 before. */
+  connectedAt = 0;
+  /** The keep-alive in force, seconds (0: none). */
+  keepAliveSeconds = 0;
   private keepalive: KeepAlive | undefined = undefined;
 
   // Limits the client announced in CONNECT (5.0), or their defaults.
@@ -153,6 +161,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     readonly transport: TransportInfo,
   ) {
     this.parser = new Parser({ maxPacketSize: host.config.maxPacketSize });
+    this.stats = host.stats;
+    this.outbox = new Outbox(host.stats);
     (stream as OwnedStream)[OWNER] = this;
     stream.on('data', onStreamData);
     stream.on('error', onStreamError);
@@ -179,12 +189,15 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     if (this.state === State.Closed) return;
     this.lastActivity = Date.now();
     let packets: Packet[];
+    const stats = this.stats;
+    stats.bytesReceived += chunk.length;
     try {
       packets = this.parser.push(chunk);
     } catch (err) {
       this.fail(err);
       return;
     }
+    stats.packetsReceived += packets.length;
     if (this.held !== null) this.hold(packets);
     else this.process(packets, 0);
     // A client whose every packet is answered must not grow this tick's output without end
@@ -309,6 +322,9 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** Writes one PUBLISH (wire.ts); false, sending nothing, when larger than the client accepts. */
   sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
     if (!writePublish(this, msg, qos, retain, subscriptionIds, packetId, dup, now)) return false;
+    const stats = this.stats;
+    stats.publishSentByQos[qos]++;
+    stats.publishBytesSent += msg.payload.length;
     if (!this.dirty) this.host.markDirty(this);
     return true;
   }
@@ -382,6 +398,7 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
 
   /** Starts the keep-alive watch for `seconds` (0: none). */
   startKeepalive(seconds: number): void {
+    this.keepAliveSeconds = seconds;
     if (seconds === 0 && this.keepalive === undefined) return;
     (this.keepalive ??= new KeepAlive(this, this.host.scheduler)).start(seconds);
   }
@@ -416,6 +433,7 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
    */
   refuse(code: number, why: string): void {
     if (this.state === State.Closed) return;
+    this.stats.refused(code);
     const v = this.state === State.Connecting ? this.protocolVersion : undefined;
     if (code === ReasonCode.UnsupportedProtocolVersion && v === undefined) {
       this.sendBytes(Buffer.from([PacketType.CONNACK << 4, 2, 0, 1]));

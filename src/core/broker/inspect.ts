@@ -43,6 +43,14 @@ export interface ClientSnapshot extends ClientInfo {
   readonly congested: boolean;
   /** Its input is held: a session it publishes to has a long queue, or a hook is pending. */
   readonly heldBack: boolean;
+  /** Keep-alive in force, seconds (0: none). */
+  readonly keepAlive: number;
+  /** When CONNACK accepted it, ms since the epoch (0: not yet). */
+  readonly connectedAt: number;
+  /** Subscriptions, queued and in-flight deliveries of its session (0 before CONNACK). */
+  readonly subscriptions: number;
+  readonly queued: number;
+  readonly inflight: number;
 }
 
 export interface RetainedSnapshot {
@@ -58,10 +66,32 @@ export interface InspectedParts {
   readonly router: Router;
   readonly retained: RetainedStore;
   readonly connections: ReadonlySet<Connection>;
+  readonly connectedCount: () => number;
+  readonly expiredCount: () => number;
   readonly droppedCount: () => number;
   readonly readDeniedCount: () => number;
   readonly refusedConnectionCount: () => number;
   readonly queueBytes: () => number;
+}
+
+function clientSnapshot(c: Connection): ClientSnapshot {
+  const r = c.session?.record;
+  return {
+    clientId: c.clientId,
+    protocolVersion: c.protocolVersion,
+    username: c.username,
+    remoteAddress: c.remoteAddress,
+    transport: c.transport,
+    connected: c.ready,
+    buffered: c.stream.writableLength,
+    congested: c.congested,
+    heldBack: c.waitingOn.length > 0 || c.inputHeld,
+    keepAlive: c.keepAliveSeconds,
+    connectedAt: c.connectedAt,
+    subscriptions: r?.subscriptions?.size ?? 0,
+    queued: r?.queued ?? 0,
+    inflight: r?.inflightCount ?? 0,
+  };
 }
 
 function snapshot(s: Session): SessionSnapshot {
@@ -112,23 +142,32 @@ export class Inspector {
     return [...this.parts.connections];
   }
 
-  /** The open connection of `clientId`, if any. */
+  /** Connections answered with CONNACK success and still open. */
+  connectedCount(): number {
+    return this.parts.connectedCount();
+  }
+
+  /** Sessions ended by their expiry interval while offline, since the broker started. */
+  expiredCount(): number {
+    return this.parts.expiredCount();
+  }
+
+  /** The open connection of `clientId`, if any (a connected one before one still connecting). */
   client(clientId: string): ClientSnapshot | undefined {
+    let found: Connection | undefined;
     for (const c of this.parts.connections) {
       if (c.clientId !== clientId) continue;
-      return {
-        clientId: c.clientId,
-        protocolVersion: c.protocolVersion,
-        username: c.username,
-        remoteAddress: c.remoteAddress,
-        transport: c.transport,
-        connected: c.ready,
-        buffered: c.stream.writableLength,
-        congested: c.congested,
-        heldBack: c.waitingOn.length > 0 || c.inputHeld,
-      };
+      found = c;
+      if (c.ready) break;
     }
-    return undefined;
+    return found === undefined ? undefined : clientSnapshot(found);
+  }
+
+  /** Every connection answered with CONNACK success and still open. */
+  clients(): ClientSnapshot[] {
+    const out: ClientSnapshot[] = [];
+    for (const c of this.parts.connections) if (c.ready) out.push(clientSnapshot(c));
+    return out;
   }
 
   /** Subscriptions over all sessions. */
@@ -139,6 +178,12 @@ export class Inspector {
   retained(topic: string): RetainedSnapshot | undefined {
     const m = this.parts.retained.get(topic);
     return m === undefined ? undefined : { topic: m.topic, payload: m.payload, qos: m.qos, properties: m.properties };
+  }
+
+  /** Live retained messages whose topic matches `filter`. */
+  async retainedMatching(filter: string, now = Date.now()): Promise<RetainedSnapshot[]> {
+    const list = await this.parts.retained.match(filter, now);
+    return list.map((m) => ({ topic: m.topic, payload: m.payload, qos: m.qos, properties: m.properties }));
   }
 
   retainedCount(): number {

@@ -12,6 +12,12 @@ import type { Duplex } from 'node:stream';
  */
 const KEEP_ARRAYS_UP_TO = 1024;
 
+/** What an outbox counts as it hands its packets to be written (the broker's BrokerStats). */
+export interface SentCounts {
+  packetsSent: number;
+  bytesSent: number;
+}
+
 export class Outbox {
   // The first packet of a tick lives in these fields; the arrays are made only for a tick with
   // more than one. An idle client (CONNACK, SUBACK, a PINGRESP now and then) never needs them:
@@ -26,6 +32,8 @@ export class Outbox {
   private count = 0;
   /** Bytes waiting to be written. */
   bytes = 0;
+
+  constructor(private readonly sent: SentCounts = { packetsSent: 0, bytesSent: 0 }) {}
 
   get empty(): boolean {
     return this.count === 0;
@@ -72,6 +80,9 @@ export class Outbox {
   take(): Buffer | undefined {
     const n = this.count;
     if (n === 0) return undefined;
+    const sent = this.sent;
+    sent.packetsSent += n;
+    sent.bytesSent += this.bytes;
     const first = this.buf0!;
     let out: Buffer;
     if (n === 1 && this.id0 === -1) {

@@ -32,6 +32,8 @@ class Batch {
   readonly bufs: Buffer[] = [];
   /** Whether bufs[i] holds an acknowledgement (see Connection.promised). */
   readonly promised: boolean[] = [];
+  /** When its commit started (performance.now()), for the commit latency. */
+  readonly started = performance.now();
 }
 
 export function storedClient(c: ClientInfo): StoredClient {
@@ -125,6 +127,8 @@ export class Persistence {
   constructor(
     readonly store: BrokerStore,
     private readonly log: (level: 'error' | 'warn' | 'info', message: string) => void,
+    /** Told how long each commit took, ms (the broker's stats). */
+    private readonly commitTook?: (ms: number) => void,
   ) {
     this.sink = store;
   }
@@ -338,6 +342,7 @@ export class Persistence {
 
   private settled(batch: Batch, err: Error | undefined): void {
     if (this.latest === batch) this.latest = undefined;
+    this.commitTook?.(performance.now() - batch.started);
     const { conns, bufs } = batch;
     if (err === undefined) {
       for (let i = 0; i < conns.length; i++) conns[i]!.writeHeld(bufs[i]!);

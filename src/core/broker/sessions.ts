@@ -15,6 +15,8 @@ import type { Persistence } from './persistence.js';
 
 export class SessionTable {
   private readonly byId = new Map<string, Session>();
+  /** Sessions ended by their expiry interval while offline, since the broker started. */
+  expired = 0;
 
   constructor(
     private readonly host: SessionHost,
@@ -77,6 +79,7 @@ export class SessionTable {
       session.journal?.changed(session.record);
     }
     if (at <= now) {
+      this.expired++;
       this.end(session);
       return;
     }
@@ -85,7 +88,10 @@ export class SessionTable {
 
   /** The session ends at `at` (absolute ms) unless a client takes it back first. */
   private expireAt(session: Session, at: number): void {
-    session.expiry ??= new Deadline(() => this.end(session));
+    session.expiry ??= new Deadline(() => {
+      this.expired++;
+      this.end(session);
+    });
     this.scheduler.schedule(session.expiry, at);
   }
 

@@ -12,6 +12,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Packet, Properties, ProtocolVersion, QoS, Will } from '../codec/types.js';
 import type { StoredSubscription } from '../store/types.js';
 import type { Message } from './message.js';
+import type { BrokerStats } from './stats.js';
 
 // ---- connections ------------------------------------------------------------------------
 
@@ -207,6 +208,8 @@ export interface SessionHandle {
 export interface HandlerConnection extends ClientInfo {
   /** The broker, as far as a handler may reach into it. */
   readonly broker: BrokerContext;
+  /** The broker's counters ($SYS, /metrics). */
+  readonly stats: BrokerStats;
   state: State;
   protocolVersion: ProtocolVersion;
   clientId: string;

@@ -37,9 +37,10 @@ describe('src/core/broker imports', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('keep types.ts a leaf: it imports only message.ts of the broker', () => {
-    const src = readFileSync(join(root, 'types.ts'), 'utf8');
-    const local = [...src.matchAll(/from\s+'(\.[^']+)'/g)].map((m) => m[1]).filter((p) => p!.startsWith('./'));
-    expect(local).toEqual(['./message.js']);
+  it('keep types.ts a leaf: it imports only message.ts and stats.ts of the broker, and stats.ts imports nothing', () => {
+    const localImports = (file: string): (string | undefined)[] =>
+      [...readFileSync(join(root, file), 'utf8').matchAll(/from\s+'(\.[^']+)'/g)].map((m) => m[1]).filter((p) => p!.startsWith('./'));
+    expect(localImports('types.ts')).toEqual(['./message.js', './stats.js']);
+    expect(localImports('stats.ts')).toEqual([]);
   });
 });

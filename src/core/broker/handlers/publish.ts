@@ -14,6 +14,9 @@ const PUBACK = Buffer.from([0x40, 0x02, 0, 0]);
 const PUBREC = Buffer.from([0x50, 0x02, 0, 0]);
 
 export function handlePublish(conn: HandlerConnection, packet: PublishPacket): Promise<void> | void {
+  const stats = conn.stats;
+  stats.publishReceived++;
+  stats.publishBytesReceived += packet.payload.length;
   const v5 = conn.protocolVersion === 5;
   let topic = packet.topic;
   const props = packet.properties;
