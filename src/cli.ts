@@ -3,6 +3,7 @@ import yargs, { type Argv, type CommandBuilder, type CommandModule } from 'yargs
 import { hideBin } from 'yargs/helpers';
 import bench from './commands/bench.js';
 import broker from './commands/broker.js';
+import { BROKER_SUBCOMMANDS } from './commands/broker-admin.js';
 import { UsageError } from './commands/errors.js';
 import lwtTest from './commands/lwt-test.js';
 import passwd from './commands/passwd.js';
@@ -60,7 +61,14 @@ function usageError(message: string, command: string | undefined, argv: readonly
       return new UsageError(`unknown command '${word}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`);
     }
   }
-  return new UsageError(inOurWords(message), command);
+  return new UsageError(inOurWords(message), subcommandOf(command, argv));
+}
+
+/** `broker clients` for `mqt broker clients --bogus`: the word after `broker`, when it is one of its subcommands. */
+function subcommandOf(command: string | undefined, argv: readonly string[]): string | undefined {
+  if (command !== 'broker') return command;
+  const next = argv[argv.indexOf('broker') + 1];
+  return next !== undefined && BROKER_SUBCOMMANDS.includes(next) ? `broker ${next}` : command;
 }
 
 /** yargs' own phrasings of common mistakes, said as ours are. */

@@ -5,6 +5,7 @@
  */
 import type { Hooks } from '../core/broker/types.js';
 import { FileAuth } from '../core/auth/file-auth.js';
+import { sysAllowsPublish } from '../core/topic/sys.js';
 import type { AccessPlan, BrokerPlan } from './broker-plan.js';
 
 /** Nothing to check: anonymous clients welcome, no ACL. The broker's default hooks then run alone. */
@@ -51,7 +52,7 @@ export class BrokerAccess {
     const pick = (client: { transport?: { listener: { name: string } } }): Partial<Hooks> => hooksOf.get(client.transport?.listener.name ?? '') ?? openHooks;
     return {
       authenticate: (client, username, password) => pick(client).authenticate?.(client, username, password) ?? true,
-      authorizePublish: (client, topic, qos, retain) => pick(client).authorizePublish?.(client, topic, qos, retain) ?? !topic.startsWith('$SYS'),
+      authorizePublish: (client, topic, qos, retain) => pick(client).authorizePublish?.(client, topic, qos, retain) ?? sysAllowsPublish(topic, client.bridge, client.clientId),
       authorizeSubscribe: (client, filter, qos) => pick(client).authorizeSubscribe?.(client, filter, qos) ?? qos,
       authorizeRead: (client, topic, qos, retain) => pick(client).authorizeRead?.(client, topic, qos, retain) ?? true,
     };

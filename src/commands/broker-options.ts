@@ -36,7 +36,7 @@ export type OptionKind =
 
 export interface BrokerOption {
   readonly kind: OptionKind;
-  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Storage:' | 'Output:';
+  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Storage:' | 'Admin over HTTP:' | 'Output:';
   readonly describe: string;
   readonly alias?: string;
   readonly min?: number;
@@ -85,6 +85,14 @@ export const BROKER_OPTIONS = {
   'max-subscriptions': { kind: 'integer', group: 'Limits:', min: 1, max: 10_000_000, describe: 'Subscriptions per client', defaultDescription: 'no limit' },
   'max-topic-levels': { kind: 'integer', group: 'Limits:', min: 1, max: 65_535, describe: 'Levels in a topic name or filter', defaultDescription: 'no limit' },
   persistence: { kind: 'text', group: 'Storage:', describe: 'Keep retained messages and persistent sessions in this directory (created if missing): nothing is acknowledged before it is on disk, and a restart, even after kill -9, delivers it', defaultDescription: 'in memory only' },
+  'sys-interval': { kind: 'integer', group: 'Output:', min: 0, max: 65_535, describe: 'Publish the $SYS/broker/... tree (retained, as mosquitto) every N seconds; 0 turns it off', defaultDescription: '10' },
+  'http-port': { ...port('Serve /metrics (Prometheus), the admin API (/api/v1/) and the web dashboard (/) over HTTP on this port (0 picks a free port)'), group: 'Admin over HTTP:' },
+  'http-host': { kind: 'text', group: 'Admin over HTTP:', describe: 'Address for --http-port; loopback unless you say otherwise', defaultDescription: DEFAULT_HOST },
+  'http-cert': { kind: 'text', group: 'Admin over HTTP:', describe: "Serve --http-port over HTTPS with this certificate (PEM); --cert/--key are not reused, so the MQTT and admin certificates can differ" },
+  'http-key': { kind: 'text', group: 'Admin over HTTP:', describe: "The --http-cert certificate's private key (PEM, not encrypted)" },
+  'admin-token-file': { kind: 'text', group: 'Admin over HTTP:', describe: 'The admin API token (Authorization: Bearer): the first line of this file; or set MQT_ADMIN_TOKEN' },
+  'admin-user': { kind: 'list', group: 'Admin over HTTP:', describe: 'A user of --password-file who may use the admin API with HTTP Basic (repeatable)' },
+  'metrics-public': { kind: 'switch', group: 'Admin over HTTP:', describe: 'Serve /metrics without credentials (Prometheus scrapers often have no token); the API still needs them' },
   verbose: { kind: 'switch', group: 'Output:', alias: 'v', describe: 'Print a line per connect, disconnect (with the reason), subscribe and will' },
   json: { kind: 'switch', group: 'Output:', describe: 'Print the log as one JSON object per line (with a time, the event and its fields)' },
 } as const satisfies Record<string, BrokerOption>;
@@ -165,6 +173,7 @@ export function checkFlags(f: BrokerFlags): void {
     ['--tls-port', f['tls-port']],
     ['--ws-port', f['ws-port']],
     ['--wss-port', f['wss-port']],
+    ['--http-port', f['http-port']],
   ];
   const tcpPort = f.port ?? (f['tls-port'] === undefined && f['wss-port'] === undefined ? DEFAULT_PORT : undefined);
   ports[0]![1] = tcpPort;
@@ -179,6 +188,7 @@ export function checkFlags(f: BrokerFlags): void {
   if (secure && f['config-file'] === undefined && (f.cert === undefined || f.key === undefined)) {
     throw new Error(`${f['tls-port'] !== undefined ? '--tls-port' : '--wss-port'} needs --cert and --key (the server's certificate and its private key)`);
   }
+  if ((f['http-cert'] === undefined) !== (f['http-key'] === undefined)) throw new Error(f['http-cert'] === undefined ? '--http-key needs --http-cert' : '--http-cert needs --http-key');
   if ((f.cert === undefined) !== (f.key === undefined)) throw new Error(f.cert === undefined ? '--key needs --cert' : '--cert needs --key');
   if (f.check && f['config-file'] === undefined) throw new Error('--check needs -c FILE: the configuration file to check');
 }

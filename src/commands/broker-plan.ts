@@ -1,6 +1,6 @@
 /**
  * What `mqt broker` will run, from its flags and (with -c) a mosquitto.conf: the listeners,
- * who may connect on each, and the broker's limits. Pure: no file is read here beyond what
+ * who may connect on each, the broker's limits, and the file's bridges (no flag changes them). Pure: no file is read here beyond what
  * the caller parsed, so the precedence rules are tested without starting anything.
  *
  * Precedence, as the help says: flags override the file.
@@ -16,6 +16,9 @@ import type { CreateBrokerOptions } from '../core/broker/broker.js';
 import type { ListenerSpec, TlsServerFiles } from '../core/broker/listeners/spec.js';
 import type { ListenerConf, MosquittoConf, SecurityConf } from '../core/config/mosquitto-conf.js';
 import { DEFAULT_HOST, DEFAULT_PORT, type BrokerFlags } from './broker-options.js';
+import { planHttp, type HttpPlan } from './broker-http-plan.js';
+import { bridgesFromConf } from '../core/bridge/from-conf.js';
+import type { BridgeOptions } from '../core/bridge/types.js';
 
 /** Who may connect and what they may do, on one or more listeners. */
 export interface AccessPlan {
@@ -30,10 +33,14 @@ export interface BrokerPlan {
   access: Map<string, AccessPlan>;
   broker: Pick<
     CreateBrokerOptions,
-    'maxInflight' | 'maxQueued' | 'maxPacketSize' | 'maxKeepalive' | 'retainAvailable' | 'maxConnections' | 'maxSubscriptions' | 'maxTopicLevels' | 'maxQueueMemory' | 'messageSizeLimit'
+    'maxInflight' | 'maxQueued' | 'maxPacketSize' | 'maxKeepalive' | 'retainAvailable' | 'maxConnections' | 'maxSubscriptions' | 'maxTopicLevels' | 'maxQueueMemory' | 'messageSizeLimit' | 'sysInterval'
   >;
   /** The store's directory: --persistence, or the file's persistence true with persistence_location (the current directory without one, as mosquitto). */
   persistence: string | undefined;
+  /** The admin HTTP listener (--http-port or http_port); undefined when off. */
+  http: HttpPlan | undefined;
+  /** The file's bridges (`connection` sections) with mosquitto's defaults; started once the listeners are open. */
+  bridges: BridgeOptions[];
   /** The file's notices (directives ignored), then ours. */
   warnings: string[];
 }
@@ -83,8 +90,13 @@ export function planBroker(flags: BrokerFlags, conf: MosquittoConf | undefined):
   set('maxSubscriptions', flags['max-subscriptions'] ?? unlimited(limits.maxSubscriptions, undefined));
   set('maxTopicLevels', flags['max-topic-levels'] ?? unlimited(limits.maxTopicLevels, undefined));
   set('maxQueueMemory', flags['max-queue-memory'] ?? limits.maxQueueMemory);
+  // mosquitto's default: $SYS every 10 seconds (the library's is off).
+  set('sysInterval', flags['sys-interval'] ?? conf?.sysInterval ?? 10);
   const persistence = flags.persistence ?? (conf?.persistence === true ? (conf.persistenceLocation ?? '.') : undefined);
-  return { listeners: specs.map((s) => s.spec), access, broker, persistence, warnings };
+  const http = planHttp(flags, conf, [...access.values()].map((a) => a.passwordFile));
+  // Throws a ConfError when two bridges would share a local client id (mosquitto refuses it too).
+  const bridges = bridgesFromConf(conf?.bridges ?? []);
+  return { listeners: specs.map((s) => s.spec), access, broker, persistence, http, bridges, warnings };
 }
 
 function hasListenerFlags(f: BrokerFlags): boolean {

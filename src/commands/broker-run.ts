@@ -11,12 +11,16 @@ import { loadTlsServer } from '../core/net/tls-server.js';
 import { LmdbStore } from '../core/store/lmdb-store.js';
 import { BrokerAccess } from './broker-access.js';
 import { logSinks, stderrWrite, stdoutWrite, type LogSinks } from './broker-log-sinks.js';
+import type { HttpPlan } from './broker-http-plan.js';
 import type { BrokerFlags } from './broker-options.js';
+import type { BrokerHttp, BrokerHttpCredentials } from './broker-http.js';
 import { planBroker, type BrokerPlan } from './broker-plan.js';
+import type { Bridge, BridgeOptions } from '../core/bridge/index.js';
+import { checkBridgeFiles } from '../core/bridge/from-conf.js';
 import { capYoungGeneration } from './broker-heap.js';
 import { CliError } from './errors.js';
 import { colorFor } from './render/color.js';
-import { jsonLine, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
+import { bridgeText, jsonLine, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
 
 export interface BrokerRunOptions {
   /** The flags as given (undefined: not on the command line). */
@@ -38,9 +42,10 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   };
 
   const conf = flags['config-file'] !== undefined ? readConf(flags['config-file']) : undefined;
-  const plan = planBroker(flags, conf);
+  const plan = planOrFail(flags, conf);
   const access = loadAccess(plan);
   for (const w of plan.warnings) warn(w);
+  await checkBridges(conf);
   if (flags.check) {
     await checkTls(plan);
     process.stdout.write(checkSummary(flags['config-file']!, plan));
@@ -58,7 +63,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     if (!stdoutOpen) return;
     const now = new Date();
     // The listening and stopped lines are the command's own: always on stdout.
-    if (record.event === 'listening' || record.event === 'stopped' || record.event === 'restored') {
+    if (record.event === 'listening' || record.event === 'admin' || record.event === 'bridge' || record.event === 'stopped' || record.event === 'restored') {
       process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
       return;
     }
@@ -94,7 +99,11 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   };
   process.on('SIGHUP', onHangup);
 
+  let http: BrokerHttp | undefined;
+  let bridges: Bridge[] = [];
   try {
+    // The admin token and users are read before any listener opens: a bad file stops the start.
+    const httpCredentials = plan.http !== undefined ? await loadHttpCredentials(broker, plan.http) : undefined;
     let opened: ListenerAddress[];
     if (store !== undefined) {
       try {
@@ -118,16 +127,107 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     if (exposed.length > 0) {
       warn(`listening on ${exposed.join(' and ')} beyond loopback with anonymous access; anyone who can reach this machine can connect, publish and subscribe`);
     }
+    if (plan.http !== undefined) http = await openHttp(broker, plan.http, opened, log, warn, httpCredentials);
     print({ event: 'listening', listeners });
+    if (http !== undefined) print(adminRecord(http, plan.http!));
+    // Bridges once the broker serves: a message in from a remote finds the local subscribers.
+    bridges = await startBridges(broker, plan.bridges, log);
+    for (const b of plan.bridges) print(bridgeRecord(b));
 
     const signal = await stopped;
+    // The admin listener first: no API call sees a broker half closed.
+    await http?.close();
+    http = undefined;
+    // Bridges before the broker: each says '0' on its notification topic while it still can.
+    await closeBridges(bridges, log);
+    bridges = [];
     await broker.close();
     print({ event: 'stopped', signal });
   } finally {
+    await closeBridges(bridges, log);
+    await http?.close();
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     process.off('SIGHUP', onHangup);
     process.stdout.off('error', onStdoutError);
     uncapYoungGeneration();
+  }
+}
+
+/**
+ * The admin HTTP listener, once the MQTT listeners are open (it reports them); loaded only when
+ * asked for, so a broker without --http-port pays nothing for it. A failure closes the broker.
+ */
+async function openHttp(
+  broker: Broker,
+  plan: HttpPlan,
+  opened: readonly ListenerAddress[],
+  log: (level: LogLevel, message: string) => void,
+  warn: (message: string) => void,
+  credentials: BrokerHttpCredentials | undefined,
+): Promise<BrokerHttp> {
+  try {
+    const { startBrokerHttp } = await import('./broker-http.js');
+    return await startBrokerHttp(broker, plan, opened, log, warn, credentials);
+  } catch (cause) {
+    await broker.close().catch(() => undefined);
+    throw cause instanceof CliError ? cause : new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
+}
+
+async function loadHttpCredentials(broker: Broker, plan: HttpPlan): Promise<BrokerHttpCredentials> {
+  try {
+    const { loadBrokerHttpCredentials } = await import('./broker-http.js');
+    return loadBrokerHttpCredentials(plan);
+  } catch (cause) {
+    await broker.close().catch(() => undefined);
+    throw cause;
+  }
+}
+
+function adminRecord(http: BrokerHttp, plan: HttpPlan): BrokerLogRecord {
+  const api = http.server.apiEnabled;
+  return { event: 'admin', url: http.server.url, api, metrics: plan.metricsPublic ? 'public' : api ? 'credentials' : 'off' };
+}
+
+/** The engine is loaded only for a file with bridges: a broker without them pays nothing for it. */
+async function startBridges(broker: Broker, list: readonly BridgeOptions[], log: (level: LogLevel, message: string) => void): Promise<Bridge[]> {
+  if (list.length === 0) return [];
+  const { startBridge } = await import('../core/bridge/index.js');
+  return list.map((options) => startBridge(broker, options, log));
+}
+
+async function closeBridges(bridges: readonly Bridge[], log: (level: LogLevel, message: string) => void): Promise<void> {
+  await Promise.all(bridges.map((b) => b.close().catch((e: unknown) => log('warn', `bridge ${b.name}: ${e instanceof Error ? e.message : String(e)} while closing`))));
+}
+
+function bridgeRecord(b: BridgeOptions): Extract<BrokerLogRecord, { event: 'bridge' }> {
+  return {
+    event: 'bridge',
+    name: b.name,
+    addresses: b.addresses.map((a) => `${urlHost(a.host)}:${a.port}`),
+    tls: b.tls !== undefined,
+    protocolVersion: b.protocolVersion,
+    topics: b.topics.map((t) => ({ pattern: t.pattern, direction: t.direction, qos: t.qos, localPrefix: t.localPrefix, remotePrefix: t.remotePrefix })),
+  };
+}
+
+/** The plan, or a one-line error (two bridges with one local client id). */
+function planOrFail(flags: BrokerFlags, conf: MosquittoConf | undefined): BrokerPlan {
+  try {
+    return planBroker(flags, conf);
+  } catch (cause) {
+    throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
+}
+
+/** Every bridge's TLS files, read and checked once, at --check and at start-up: a bad one is an error at its line. */
+async function checkBridges(conf: MosquittoConf | undefined): Promise<void> {
+  for (const b of conf?.bridges ?? []) {
+    try {
+      await checkBridgeFiles(b);
+    } catch (cause) {
+      throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+    }
   }
 }
 
@@ -176,6 +276,13 @@ async function checkTls(plan: BrokerPlan): Promise<void> {
       throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
     }
   }
+  if (plan.http?.tls !== undefined) {
+    try {
+      await loadTlsServer(plan.http.tls);
+    } catch (cause) {
+      throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+    }
+  }
 }
 
 function checkSummary(file: string, plan: BrokerPlan): string {
@@ -189,6 +296,8 @@ function checkSummary(file: string, plan: BrokerPlan): string {
     ].filter((w) => w !== undefined);
     lines.push(`  ${l.kind} on ${urlHost(l.host ?? '127.0.0.1')}:${l.port} (${who.join(', ')})`);
   }
+  const plain = colorFor('stdout', { NO_COLOR: '1' });
+  for (const b of plan.bridges) lines.push(`  ${bridgeText(bridgeRecord(b), plain)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -16,6 +16,7 @@ function conf(c: Partial<MosquittoConf> = {}): MosquittoConf {
     listeners: [],
     limits: {},
     log: { dest: [], types: [] },
+    bridges: [],
     warnings: [],
     ...c,
   };
@@ -34,7 +35,8 @@ describe('planBroker', () => {
     const plan = planBroker(flags(), undefined);
     expect(plan.listeners).toEqual([{ kind: 'tcp', port: 1883, host: '127.0.0.1', name: 'tcp:1883' }]);
     expect([...plan.access.values()]).toEqual([{ passwordFile: undefined, aclFile: undefined, allowAnonymous: true }]);
-    expect(plan.broker).toEqual({});
+    // $SYS every 10 s, as mosquitto.
+    expect(plan.broker).toEqual({ sysInterval: 10 });
   });
 
   it('opens no plain TCP listener when only TLS ones are asked for, unless --port is given too', () => {
@@ -95,12 +97,20 @@ describe('planBroker', () => {
     expect(over.listeners[1]!.tls).toEqual({ ...tls, caFile: 'other-ca.crt' });
     for (const l of over.listeners) expect([l.allowFrom, l.denyFrom]).toEqual([['127.0.0.1'], ['10.0.0.9']]);
     expect([...over.access.values()][0]).toEqual({ passwordFile: 'file.passwd', aclFile: 'flag.acl', allowAnonymous: false });
-    expect(over.broker).toEqual({ maxInflight: 5, maxQueued: 20, retainAvailable: false });
+    expect(over.broker).toEqual({ maxInflight: 5, maxQueued: 20, retainAvailable: false, sysInterval: 10 });
   });
 
   it('names listeners by kind and port, telling apart two on one port number', () => {
     const plan = planBroker(flags(), conf({ listeners: [three[0]!, { ...three[0]!, host: '::1', source: at(2) }] }));
     expect(plan.listeners.map((l) => l.name)).toEqual(['tcp:1883', 'tcp:1883#2']);
+  });
+
+  it('publishes $SYS every 10 s unless the file or --sys-interval says otherwise; the flag wins, 0 included', () => {
+    expect(planBroker(flags(), conf()).broker.sysInterval).toBe(10);
+    expect(planBroker(flags(), conf({ sysInterval: 30 })).broker.sysInterval).toBe(30);
+    expect(planBroker(flags(), conf({ sysInterval: 0 })).broker.sysInterval).toBe(0);
+    expect(planBroker(flags({ 'sys-interval': 0 }), conf({ sysInterval: 30 })).broker.sysInterval).toBe(0);
+    expect(planBroker(flags({ 'sys-interval': 2 }), undefined).broker.sysInterval).toBe(2);
   });
 
   it("passes the file's notices on", () => {

@@ -99,7 +99,8 @@ async function waitUntilAccepting(port: number, proc: PeerProcess, timeoutMs: nu
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something on 127.0.0.1 accepts a TCP connection on `port` (within half a second). */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.setTimeout(500);

@@ -14,11 +14,11 @@ import { delimiter, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 /** Peers by the name MQT_TEST_NO_PEERS uses. MQTT.js is a dependency and always there. */
-export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium';
-export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium'];
+export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium' | 'groff';
+export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff'];
 
 /** The Debian packages that provide every peer, for the hint. */
-export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium';
+export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base';
 
 /** What a peer is called in messages. */
 const LABEL: Record<PeerName, string> = {
@@ -26,6 +26,7 @@ const LABEL: Record<PeerName, string> = {
   'mosquitto-clients': 'mosquitto_pub/mosquitto_sub',
   paho: 'Python paho-mqtt',
   chromium: 'headless Chromium',
+  groff: 'groff (man page rendering)',
 };
 
 export interface Peers {
@@ -37,6 +38,8 @@ export interface Peers {
   python: string | undefined;
   /** Chromium for browser tests (Debian's /usr/bin/chromium; MQT_TEST_CHROMIUM names another). */
   chromium: string | undefined;
+  /** groff, to render and lint the man pages. */
+  groff: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -82,6 +85,7 @@ export function detectPeers(env: Env = process.env): Peers {
     mosquittoSub: clients ? onPath('mosquitto_sub', env) : undefined,
     python,
     chromium: hidden.has('chromium') ? undefined : chromiumPath(env),
+    groff: hidden.has('groff') ? undefined : onPath('groff', env),
   };
 }
 
@@ -107,6 +111,7 @@ export function missingPeers(found: Peers, needs: readonly PeerName[]): PeerName
     if (name === 'mosquitto') return found.mosquitto === undefined;
     if (name === 'mosquitto-clients') return found.mosquittoPub === undefined || found.mosquittoSub === undefined;
     if (name === 'chromium') return found.chromium === undefined;
+    if (name === 'groff') return found.groff === undefined;
     return found.python === undefined;
   });
 }

@@ -13,8 +13,36 @@ export interface ListenerRecord {
   port: number;
 }
 
+/**
+ * The admin HTTP listener (--http-port), said once at start after the MQTT listeners: its URL,
+ * whether the API takes credentials (off with none configured), and how /metrics is served.
+ */
+export interface AdminRecord {
+  event: 'admin';
+  /** http:// or https:// with the bound address and port, ending in /. */
+  url: string;
+  api: boolean;
+  /** 'credentials': the API's; 'public': --metrics-public; 'off': the API is off and /metrics not public. */
+  metrics: 'credentials' | 'public' | 'off';
+}
+
+/** What turns the API on, for the line that says it is off. */
+export const ADMIN_API_HOW = 'give --admin-token-file FILE, MQT_ADMIN_TOKEN or --admin-user NAME';
+
+/** One topic line of a bridge, as the startup line shows it. */
+export interface BridgeTopicRecord {
+  pattern: string;
+  direction: 'in' | 'out' | 'both';
+  qos: number;
+  localPrefix: string;
+  remotePrefix: string;
+}
+
 export type BrokerLogRecord =
   | { event: 'listening'; listeners: ListenerRecord[] }
+  /** A bridge started (after the listening line, one per `connection` section): where it connects and what it carries. */
+  | { event: 'bridge'; name: string; addresses: string[]; tls: boolean; protocolVersion: 3 | 4 | 5; topics: BridgeTopicRecord[] }
+  | AdminRecord
   | { event: 'stopped'; signal: string }
   | { event: 'restored'; directory: string; sessions: number; messages: number; deliveries: number; retained: number; ms: number }
   | {
@@ -86,6 +114,16 @@ export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance):
       const urls = record.listeners.map((l) => c.cyan(l.url)).join(' and ');
       return `mqt broker listening on ${urls}\n`;
     }
+    case 'admin': {
+      const what = record.api
+        ? `dashboard /, API /api/v1/, metrics /metrics${record.metrics === 'public' ? ' without credentials' : ''}`
+        : record.metrics === 'public'
+          ? `metrics /metrics without credentials; API off: ${ADMIN_API_HOW}`
+          : `API and metrics off: ${ADMIN_API_HOW}`;
+      return `mqt broker admin on ${c.cyan(record.url)} (${what})\n`;
+    }
+    case 'bridge':
+      return `mqt broker ${bridgeText(record, c)}\n`;
     case 'stopped':
       return `mqt broker stopped (${record.signal})\n`;
     case 'restored': {
@@ -127,6 +165,21 @@ export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance):
       return `${at} ${label('error', c.red)}${who}: ${oneLine(record.message)}\n`;
     }
   }
+}
+
+/**
+ * A bridge in one line (the start-up line and `--check`): `bridge NAME → host:port[, host:port]
+ * [(TLS, MQTT 5)] topics FILTER DIRECTION qos N [(remote FILTER)], ...`; the filters are the
+ * local ones, with the remote one beside it when the prefixes remap it.
+ */
+export function bridgeText(record: Extract<BrokerLogRecord, { event: 'bridge' }>, c: ChalkInstance): string {
+  const details = [record.tls ? 'TLS' : undefined, record.protocolVersion === 4 ? undefined : PROTOCOL_NAMES[record.protocolVersion]].filter((d) => d !== undefined);
+  const topics = record.topics.map((t) => {
+    const remote = t.localPrefix === t.remotePrefix ? '' : ` (remote ${printable(t.remotePrefix + t.pattern)})`;
+    return `${printable(t.localPrefix + t.pattern)} ${t.direction} qos ${t.qos}${remote}`;
+  });
+  const how = details.length > 0 ? ` (${details.join(', ')})` : '';
+  return `bridge ${c.bold(printable(record.name))} → ${record.addresses.map((a) => c.cyan(a)).join(', ')}${how} topics ${topics.join(', ')}`;
 }
 
 // eslint-disable-next-line no-control-regex

@@ -5,6 +5,7 @@
 import { ReasonCode } from '../codec/constants.js';
 import type { QoS } from '../codec/types.js';
 import type { ClientInfo } from '../broker/types.js';
+import { sysAllowsPublish } from '../topic/sys.js';
 import { type Acl, readAclFile } from './acl-file.js';
 import { type PasswordTable, readPasswordFile } from './password-file.js';
 
@@ -25,10 +26,6 @@ export interface FileAuthHooks {
 interface Tables {
   passwords: PasswordTable | undefined;
   acl: Acl | undefined;
-}
-
-function isSys(topic: string): boolean {
-  return topic === '$SYS' || topic.startsWith('$SYS/');
 }
 
 export class FileAuth {
@@ -79,7 +76,8 @@ export class FileAuth {
         return passwords.verify(username, password) ? true : ReasonCode.NotAuthorized;
       },
       authorizePublish: (client, topic) => {
-        if (isSys(topic)) return false;
+        // $SYS is the broker's, but for a bridge's state; the ACL must still grant that one.
+        if (!sysAllowsPublish(topic, client.bridge, client.clientId)) return false;
         const acl = this.tables.acl;
         return acl === undefined || acl.canWrite(client.username, client.clientId, topic);
       },

@@ -30,6 +30,7 @@ import { Deadline, Scheduler } from './scheduler.js';
 import type { Session } from './session.js';
 import { SessionTable } from './sessions.js';
 import { BrokerStats } from './stats.js';
+import { SysTree } from './sys-tree.js';
 import {
   State,
   type BrokerConfig,
@@ -69,10 +70,32 @@ function streamTransport(remoteAddress: string | undefined): TransportInfo {
   return { listener: { kind: 'stream', host: undefined, port: undefined, name: 'stream', useIdentityAsUsername: false }, remoteAddress, remotePort: undefined, peerCertificate: undefined };
 }
 
+/** A client on a bridge's own listener (core/bridge): the broker's code, not a remote user. */
+function isBridge(client: ClientInfo): boolean {
+  return client.transport?.listener.kind === 'bridge';
+}
+
+/**
+ * The hooks as the broker calls them: the given ones, with bridges let past each, as mosquitto's
+ * bridge context passes its ACL checks (the bridge forwards what the remote broker already
+ * allowed, and publishes its state under $SYS). One field test per hook call.
+ */
+function trustBridges(given: Hooks): Hooks {
+  const out: Hooks = {
+    authenticate: (client, username, password) => (isBridge(client) ? true : given.authenticate(client, username, password)),
+    authorizePublish: (client, topic, qos, retain) => (isBridge(client) ? true : given.authorizePublish(client, topic, qos, retain)),
+    authorizeSubscribe: (client, filter, qos) => (isBridge(client) ? qos : given.authorizeSubscribe(client, filter, qos)),
+  };
+  if (given.authorizeRead !== undefined) out.authorizeRead = (client, topic, qos, retain) => (isBridge(client) ? true : given.authorizeRead!(client, topic, qos, retain));
+  return out;
+}
+
 export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext, ConnectionHost, SessionHost, WillHost {
   readonly config: BrokerConfig;
   /** The hooks in force; replaced as a whole by setHooks(), read afresh by every packet. */
   hooks: Hooks;
+  /** The hooks as given (setHooks merges into these); `hooks` is them with bridges trusted. */
+  private givenHooks: Hooks = { ...defaultHooks };
   /** hooks.authorizeRead, kept apart: the one field each delivery tests. */
   readHook: ReadHook | undefined = undefined;
   readonly queueBudget: QueueMemory;
@@ -81,6 +104,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   readonly stats = new BrokerStats();
   /** A read-only look at sessions, subscriptions, queues and retained messages. */
   readonly inspect: Inspector;
+  /** The $SYS/broker/… tree, when config.sysInterval is above 0. */
+  private readonly sysTree: SysTree | undefined;
   private readonly router = new Router();
   private readonly retained: RetainedStore;
   private readonly backpressure: Backpressure;
@@ -153,6 +178,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     });
     // Seen by ready(), listen() and close(); not an unhandled rejection meanwhile.
     this.restoring?.catch(() => undefined);
+    // $SYS starts once the store is read back, so its first values are not overwritten by the last run's.
+    this.sysTree = this.config.sysInterval === 0 ? undefined : new SysTree({ stats: this.stats, inspect: this.inspect, sessions: () => this.sessions.values(), scheduler: this.scheduler, publish: (topic, payload) => this.publishMessage(topic, payload, { retain: true }) }, this.config.sysInterval);
+    if (this.sysTree !== undefined) void this.ready().then(() => this.sysTree?.start(), () => undefined);
   }
 
   log(level: LogLevel, message: string): void {
@@ -194,7 +222,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
    * to its default (authorizeRead: none).
    */
   setHooks(partial: Partial<Hooks>): void {
-    const next: Hooks = { ...this.hooks };
+    const next: Hooks = { ...this.givenHooks };
     for (const key of Object.keys(partial) as (keyof Hooks)[]) {
       const hook = partial[key];
       if (hook === undefined) {
@@ -206,9 +234,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
         (next as unknown as Record<string, unknown>)[key] = hook;
       }
     }
-    this.hooks = next;
-    const read = next.authorizeRead;
-    this.readHook = read === undefined ? undefined : read.bind(next);
+    this.givenHooks = next;
+    this.hooks = trustBridges(next);
+    this.readHook = this.hooks.authorizeRead;
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -347,6 +375,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sysTree?.stop();
     // DISCONNECT 0x8B goes out first: closing a listener destroys its sockets, and a packet
     // queued on a destroyed socket is never written.
     for (const conn of [...this.connections]) conn.disconnectWith(0x8b, 'server shutting down');

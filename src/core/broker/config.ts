@@ -59,6 +59,11 @@ export interface BrokerOptions {
    * larger will payload is refused at CONNECT. Default 0: no limit.
    */
   messageSizeLimit?: number;
+  /**
+   * Seconds between publishes of the `$SYS/broker/…` tree (retained, as mosquitto's sys_interval;
+   * sys-tree.ts). Default 0: off, so an embedder gets no retained $SYS messages unless it asks.
+   */
+  sysInterval?: number;
   /** Overrides of the default hooks. */
   hooks?: Partial<Hooks>;
 }
@@ -77,6 +82,12 @@ function limit(name: string, value: number | undefined, max: number): number {
   if (!Number.isInteger(value) || value < 0 || value > max) {
     throw new RangeError(`${name} must be an integer from 0 (no limit) to ${max}, got ${value}`);
   }
+  return value;
+}
+
+function sysInterval(value: number | undefined): number {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value < 0 || value > 65_535) throw new RangeError(`sysInterval must be an integer from 0 (off) to 65535 seconds, got ${value}`);
   return value;
 }
 
@@ -100,5 +111,6 @@ export function resolveConfig(o: BrokerOptions): BrokerConfig {
     maxTopicLevels: limit('maxTopicLevels', o.maxTopicLevels, 65_535),
     maxQueueMemory: limit('maxQueueMemory', o.maxQueueMemory, Number.MAX_SAFE_INTEGER),
     messageSizeLimit: limit('messageSizeLimit', o.messageSizeLimit, 268_435_455),
+    sysInterval: sysInterval(o.sysInterval),
   };
 }

@@ -92,6 +92,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   protocolVersion: ProtocolVersion = 4;
   clientId = '';
   username: string | undefined = undefined;
+  /** CONNECT carried the bridge bit (ClientInfo.bridge). */
+  bridge = false;
   /** Unique per connection, for logs: client ids repeat across reconnects. */
   readonly id = ++connectionCounter;
   session: Session | null = null;

@@ -4,14 +4,16 @@
  * PUBLISH path free of promises unless a user hook actually needs one.
  */
 import { ReasonCode } from '../codec/constants.js';
+import { sysAllowsPublish } from '../topic/sys.js';
 import type { Hooks, MaybePromise } from './types.js';
 
 export type { ClientInfo, Hooks, MaybePromise } from './types.js';
 
 export const defaultHooks: Hooks = {
   authenticate: () => true,
-  // Clients may read $SYS but not write it: those topics are the broker's own (as aedes does).
-  authorizePublish: (_client, topic) => !topic.startsWith('$SYS/') && topic !== '$SYS',
+  // Clients may read $SYS but not write it: those topics are the broker's own (as mosquitto and
+  // aedes); only a bridge may publish its state under $SYS/broker/connection/ (topic/sys.ts).
+  authorizePublish: (client, topic) => sysAllowsPublish(topic, client.bridge, client.clientId),
   authorizeSubscribe: (_client, _filter, qos) => qos,
 };
 

@@ -37,7 +37,10 @@ class Batch {
 }
 
 export function storedClient(c: ClientInfo): StoredClient {
-  return { clientId: c.clientId, protocolVersion: c.protocolVersion, username: c.username, remoteAddress: c.remoteAddress };
+  const stored: StoredClient = { clientId: c.clientId, protocolVersion: c.protocolVersion, username: c.username, remoteAddress: c.remoteAddress };
+  // A bridge's will on $SYS/broker/connection/… must still be allowed when it is published after a restart.
+  if (c.bridge === true) (stored as { bridge: boolean }).bridge = true;
+  return stored;
 }
 
 export function storedMessage(m: Message): StoredMessage {
@@ -276,6 +279,9 @@ export class Persistence {
   // ---- retained ---------------------------------------------------------------------------
 
   retained(msg: Message): void {
+    // $SYS values describe this run only (sys-tree.ts publishes them afresh at start): storing
+    // them would commit every interval and restore a dead broker's counts.
+    if (msg.topic.startsWith('$SYS/')) return;
     if (msg.payload.length === 0) this.sink.removeRetained(msg.topic);
     else this.sink.putRetained(storedMessage(msg));
     this.promise();

@@ -27,7 +27,11 @@ export const enum State {
 
 /** The listener a client came in on. */
 export interface ListenerInfo {
-  readonly kind: 'tcp' | 'tls' | 'ws' | 'wss' | 'stream';
+  /**
+   * 'bridge': the local end of a bridge (core/bridge), trusted like mosquitto's bridge context:
+   * no authentication, no ACL, $SYS allowed (see trustBridges in broker.ts).
+   */
+  readonly kind: 'tcp' | 'tls' | 'ws' | 'wss' | 'stream' | 'bridge';
   /** Bound address and port; undefined for streams handed to broker.handle() by the embedder. */
   readonly host: string | undefined;
   readonly port: number | undefined;
@@ -58,6 +62,14 @@ export interface ClientInfo {
   readonly remoteAddress: string | undefined;
   /** The listener, remote port and TLS certificate; absent for wills of a session whose connection is gone. */
   readonly transport?: TransportInfo;
+  /**
+   * The client connected with the bridge bit (protocol level | 0x80, mosquitto's try_private): a
+   * remote broker's bridge, authenticated and judged by the hooks like any client. Before 5.0 its
+   * subscriptions are No Local and Retain As Published (as mosquitto's is_bridge), and it may
+   * publish its state under `$SYS/broker/connection/` (topic/sys.ts). Not the local end of one of
+   * our own bridges (listener kind 'bridge').
+   */
+  readonly bridge?: boolean;
 }
 
 // ---- configuration and hooks -----------------------------------------------------------------
@@ -80,6 +92,8 @@ export interface BrokerConfig {
   maxTopicLevels: number;
   maxQueueMemory: number;
   messageSizeLimit: number;
+  /** Seconds between $SYS publishes; 0: no $SYS tree. */
+  sysInterval: number;
 }
 
 export type MaybePromise<T> = T | Promise<T>;
@@ -214,6 +228,7 @@ export interface HandlerConnection extends ClientInfo {
   protocolVersion: ProtocolVersion;
   clientId: string;
   username: string | undefined;
+  bridge: boolean;
   will: Will | undefined;
   readonly session: SessionHandle | null;
   /** 5.0 Request Problem Information: false means no reason strings on errors. */

@@ -59,6 +59,11 @@ export interface ConnectPacket {
   password?: Buffer;
   will?: Will;
   properties?: Properties;
+  /**
+   * The protocol level byte had 0x80 set: a broker's bridge (mosquitto's try_private). Decoded
+   * for 3.1, 3.1.1 and 5.0 (mosquitto 2.0 sets it on a 5.0 bridge too); encoded when true.
+   */
+  bridge?: boolean;
 }
 
 export interface ConnackPacket {

@@ -97,10 +97,77 @@ export interface MosquittoConf {
   limits: LimitsConf;
   persistence?: boolean;
   persistenceLocation?: string;
+  /** sys_interval: seconds between $SYS publishes, 0 for none (mqt broker's default is 10, as mosquitto's). */
   sysInterval?: number;
+  /** mqt extensions: `http_port N` and `http_host ADDRESS` (the admin HTTP listener), `admin_user NAME` (repeatable). */
+  httpPort?: number;
+  httpHost?: string;
+  adminUsers?: string[];
   log: LogConf;
+  /** The `connection NAME` sections (bridges to other brokers), in file order; see config/bridge-sections.ts. */
+  bridges: BridgeConf[];
   /** One per ignored directive (its first use), "file:line: … is ignored by mqt (why)"; and the few notes mosquitto also prints. */
   warnings: string[];
+}
+
+export type BridgeDirection = 'in' | 'out' | 'both';
+
+/** One `topic` line of a bridge (mosquitto's bridge_topic.c rules; config/bridge-sections.ts reads it). */
+export interface BridgeTopicConf {
+  /** The filter, '' for mosquitto's `""` (then both prefixes are the topics). */
+  pattern: string;
+  direction: BridgeDirection;
+  qos: 0 | 1 | 2;
+  /** '' when not given or `""`. */
+  localPrefix: string;
+  remotePrefix: string;
+  source: ConfSource;
+}
+
+/** A bridge's TLS to the remote: on when bridge_cafile or bridge_capath is given, as in mosquitto. */
+export interface BridgeTlsConf {
+  caFile?: string;
+  caPath?: string;
+  certFile?: string;
+  keyFile?: string;
+  insecure?: boolean;
+  /** The minimum version, as mosquitto's bridge_tls_version. */
+  version?: 'tlsv1.3' | 'tlsv1.2' | 'tlsv1.1';
+  alpn?: string;
+  /** The line of each file's directive, for the start-up check of the files. */
+  sources: { caFile?: ConfSource; caPath?: ConfSource; certFile?: ConfSource; keyFile?: ConfSource };
+}
+
+/** One `connection` section; absent fields: the file does not say (core/bridge/from-conf.ts applies mosquitto's defaults). */
+export interface BridgeConf {
+  name: string;
+  /** The `connection` line. */
+  source: ConfSource;
+  /** In the order given: the first is the main one, the others are tried in turn. */
+  addresses: Array<{ host: string; port: number }>;
+  topics: BridgeTopicConf[];
+  remoteUsername?: string;
+  remotePassword?: string;
+  remoteClientId?: string;
+  localClientId?: string;
+  cleanSession?: boolean;
+  localCleanSession?: boolean;
+  protocolVersion?: 'mqttv31' | 'mqttv311' | 'mqttv50';
+  /** Present when bridge_cafile or bridge_capath is given: TLS to the remote. */
+  tls?: BridgeTlsConf;
+  /** Seconds, 5 to 65535 (mosquitto raises a lower value to 5). */
+  keepaliveInterval?: number;
+  /** Seconds: one value is a constant delay, two are the backoff's base and cap. */
+  restartTimeout?: { base: number; cap?: number };
+  tryPrivate?: boolean;
+  notifications?: boolean;
+  notificationsLocalOnly?: boolean;
+  notificationTopic?: string;
+  startType?: 'automatic' | 'once';
+  outgoingRetain?: boolean;
+  /** 0 is unlimited. */
+  maxPacketSize?: number;
+  roundRobin?: boolean;
 }
 
 /** A mosquitto.conf problem: message "file:line: what is wrong; what to do" (line 0: the file itself). */

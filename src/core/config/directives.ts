@@ -8,9 +8,10 @@
  *
  * Scope, as mosquitto 2.0 (src/conf.c): 'global' applies to the whole broker; 'listener' to the
  * listener declared last in the same file (before any `listener` line: mosquitto's default
- * listener); 'security' is global when per_listener_settings is false, per listener when true.
+ * listener); 'security' is global when per_listener_settings is false, per listener when true;
+ * 'bridge' to the bridge started last by `connection NAME` in the same file (bridge-sections.ts).
  */
-export type DirectiveScope = 'global' | 'listener' | 'security';
+export type DirectiveScope = 'global' | 'listener' | 'security' | 'bridge';
 export type DirectiveStatus = 'supported' | 'ignored' | 'refused';
 
 export interface Directive {
@@ -28,20 +29,64 @@ const ext = (name: string, scope: DirectiveScope, why: string): Directive => ({ 
 const ign = (name: string, scope: DirectiveScope, why: string): Directive => ({ name, scope, status: 'ignored', origin: 'mosquitto', why });
 const ref = (name: string, scope: DirectiveScope, why: string): Directive => ({ name, scope, status: 'refused', origin: 'mosquitto', why });
 
-const BRIDGE = 'bridges are not part of mqt; run mosquitto as the bridge next to mqt';
 const PLUGIN = 'mqt loads no mosquitto plugins; use password_file/acl_file or mqt\'s authenticate/authorize hooks';
 const PSK = 'mqt has no TLS-PSK; use certfile/keyfile';
 
-const BRIDGE_DIRECTIVES = [
-  'address', 'addresses', 'bridge_attempt_unsubscribe', 'bridge_bind_address', 'bridge_max_packet_size', 'bridge_outgoing_retain',
-  'bridge_protocol_version', 'bridge_cafile', 'bridge_capath', 'bridge_certfile', 'bridge_keyfile', 'bridge_insecure',
-  'bridge_require_ocsp', 'bridge_tls_version', 'bridge_alpn', 'bridge_identity', 'bridge_psk', 'cleansession', 'local_cleansession',
-  'clientid', 'remote_clientid', 'connection', 'idle_timeout', 'keepalive_interval', 'local_clientid', 'local_password',
-  'local_username', 'notifications', 'notifications_local_only', 'notification_topic', 'password', 'remote_password',
-  'remote_username', 'username', 'restart_timeout', 'round_robin', 'start_type', 'threshold', 'topic', 'try_private',
+const b = (name: string, why?: string): Directive => s(name, 'bridge', why);
+const LAZY = 'only for start_type lazy, which mqt does not support';
+const BRIDGE_PSK = 'mqt has no TLS-PSK; use bridge_cafile with bridge_certfile/bridge_keyfile';
+
+/** mosquitto's bridge directives (bridge-sections.ts reads them). */
+const BRIDGE_DIRECTIVES: Directive[] = [
+  b('connection', 'connection NAME: a new bridge to another broker; the bridge directives after it apply to it'),
+  b('address', 'host[:port] [host[:port] ...]: the remote broker, port 1883 when not given; the first is the main one, the others are tried in turn'),
+  b('addresses', 'the same as address'),
+  b('topic', 'topic PATTERN [in|out|both [QOS [LOCAL-PREFIX [REMOTE-PREFIX]]]]; repeatable'),
+  b('remote_username'),
+  b('username', 'the old name of remote_username'),
+  b('remote_password'),
+  b('password', 'the old name of remote_password'),
+  b('remote_clientid', 'the client id at the remote; <hostname>.<connection name> when not given, as mosquitto'),
+  b('clientid', 'the old name of remote_clientid'),
+  b('local_clientid', 'the bridge\'s client id in mqt; local.<remote_clientid> when not given, as mosquitto'),
+  b('cleansession', 'false by default, as mosquitto: the remote keeps the bridge\'s session'),
+  b('local_cleansession', 'the value of cleansession when not given'),
+  b('bridge_protocol_version', 'mqttv311 (the default), mqttv31 or mqttv50'),
+  b('bridge_cafile', 'turns TLS to the remote on (or bridge_capath)'),
+  b('bridge_capath', 'turns TLS to the remote on (or bridge_cafile): every .pem, .crt and .cer file of the directory'),
+  b('bridge_certfile'),
+  b('bridge_keyfile'),
+  b('bridge_insecure', 'true skips the remote certificate\'s host name check (for tests only)'),
+  b('bridge_tls_version', 'the minimum: tlsv1.3, tlsv1.2 or tlsv1.1'),
+  b('bridge_alpn'),
+  b('keepalive_interval', 'seconds, 60 by default; below 5 is 5, as mosquitto'),
+  b('restart_timeout', 'restart_timeout CONSTANT, or BASE CAP for backoff; backoff from 5 to 30 seconds by default, as mosquitto'),
+  b('try_private', 'true by default: tells a mosquitto remote it is a bridge, so it does not send our messages back'),
+  b('notifications', 'true by default: 1 or 0, retained, on the notification topic, locally and at the remote'),
+  b('notifications_local_only'),
+  b('notification_topic', '$SYS/broker/connection/<remote_clientid>/state by default'),
+  b('start_type', 'automatic (the default) or once; lazy is refused'),
+  b('bridge_outgoing_retain', 'true by default; false clears the retain flag of what goes out'),
+  b('bridge_max_packet_size', '0 (the default) is unlimited'),
+  b('round_robin', 'false by default: go back to the first address when it answers again'),
+  ign('bridge_attempt_unsubscribe', 'bridge', 'mqt\'s bridges send no UNSUBSCRIBE for their out topics when they connect; connect once with cleansession true to clear a remote session\'s old subscriptions'),
+  ign('local_username', 'bridge', 'a bridge\'s connection to mqt itself is in-process and trusted (no password check, no ACL), as mosquitto 2.0\'s bridge context passes its checks'),
+  ign('local_password', 'bridge', 'a bridge\'s connection to mqt itself is in-process and trusted (no password check, no ACL), as mosquitto 2.0\'s bridge context passes its checks'),
+  ign('idle_timeout', 'bridge', LAZY),
+  ign('threshold', 'bridge', LAZY),
+  ref('bridge_bind_address', 'bridge', 'mqt\'s bridges connect from the address the system chooses; remove it, or route the remote through that interface'),
+  ref('bridge_require_ocsp', 'bridge', 'mqt does not check OCSP; a revoked remote certificate would be accepted'),
+  ref('bridge_identity', 'bridge', BRIDGE_PSK),
+  ref('bridge_psk', 'bridge', BRIDGE_PSK),
   // mosquitto 2.1
-  'bridge_receive_maximum', 'bridge_session_expiry_interval', 'bridge_tcp_keepalive', 'bridge_tcp_user_timeout', 'bridge_ciphers',
-  'bridge_ciphers_tls1.3',
+  ref('bridge_receive_maximum', 'bridge', 'mqt\'s bridges announce no receive maximum of their own'),
+  ref('bridge_session_expiry_interval', 'bridge', 'mqt\'s bridges do not set a session expiry at the remote; use cleansession'),
+  ref('bridge_tcp_keepalive', 'bridge', 'mqt\'s bridges use MQTT keep-alive only; use keepalive_interval'),
+  ref('bridge_tcp_user_timeout', 'bridge', 'mqt\'s bridges use MQTT keep-alive only; use keepalive_interval'),
+  ref('bridge_ciphers', 'bridge', 'mqt\'s bridges use Node.js\'s default ciphers'),
+  ref('bridge_ciphers_tls1.3', 'bridge', 'mqt\'s bridges use Node.js\'s default ciphers'),
+  ref('bridge_max_topic_alias', 'bridge', 'mqt\'s bridges use no topic aliases'),
+  ref('bridge_reload_type', 'bridge', 'mqt does not reload bridges on SIGHUP; restart it'),
 ];
 
 export const DIRECTIVES: ReadonlyArray<Directive> = [
@@ -76,7 +121,7 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   s('persistence', 'global', 'true keeps retained messages and persistent sessions in persistence_location, every change committed before it is acknowledged'),
   s('retained_persistence', 'global', 'the same as persistence (mosquitto\'s other name for it)'),
   s('persistence_location', 'global', 'the directory of the store (created if missing); the current directory when not given, as mosquitto'),
-  s('sys_interval', 'global', 'a value above 0 is accepted with a warning: mqt does not publish $SYS yet'),
+  s('sys_interval', 'global', 'seconds between publishes of the retained $SYS/broker/... tree, 10 by default; 0 turns it off'),
   s('include_dir', 'global', 'the files ending .conf in the directory, sorted as mosquitto sorts them; main file only'),
   // ---- logging ----
   s('log_dest', 'global', 'stdout, stderr, file PATH or none (syslog and topic are refused)'),
@@ -89,6 +134,9 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ext('max_subscriptions', 'global', 'mqt extension: subscriptions per client; 0 is unlimited'),
   ext('max_topic_levels', 'global', 'mqt extension: levels of a topic or filter; 0 is unlimited'),
   ext('max_queue_memory', 'global', 'mqt extension: bytes in all queues together; a number with an optional k, M or G (x1024); 0 is unlimited'),
+  ext('http_port', 'global', 'mqt extension: serve /metrics, the admin API and the dashboard over HTTP on this port (0 picks one); as --http-port'),
+  ext('http_host', 'global', 'mqt extension: the address of http_port; loopback when not given'),
+  ext('admin_user', 'global', 'mqt extension: a password_file user who may use the admin API with HTTP Basic; repeatable'),
 
   // ---- accepted and ignored: harmless to ignore ----
   ign('autosave_interval', 'global', 'mqt stores every change before acknowledging it, so there is no snapshot to schedule'),
@@ -143,7 +191,7 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ref('global_max_connections', 'global', 'use max_connections per listener'),
   ref('websockets_origin', 'listener', 'mqt does not check the Origin header'),
   ref('max_topic_alias_broker', 'listener', 'mqt uses as many outgoing topic aliases as each client allows and has no cap of its own to set'),
-  ...BRIDGE_DIRECTIVES.map((name) => ref(name, 'global', BRIDGE)),
+  ...BRIDGE_DIRECTIVES,
 ];
 
 /** Prefixes mosquitto treats as directive families (`plugin_opt_KEY value`, `auth_opt_KEY value`). */

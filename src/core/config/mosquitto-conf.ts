@@ -3,6 +3,7 @@
  * parser (node:fs only, no broker), so start-up and SIGHUP can both call it.
  *
  * What it follows from mosquitto 2.0 (src/conf.c; each point checked against mosquitto 2.0.11):
+ * - Bridges (`connection NAME` and the directives after it): see bridge-sections.ts.
  * - Lines, comments, CRLF, spaces and tabs: see conf-lines.ts. include_dir: see include-dir.ts;
  *   only the main file's include_dir is read (mosquitto silently skips one in an included file; we
  *   refuse it).
@@ -48,8 +49,10 @@ import { checkOverlaps, listenerConf, newDraft, type Draft } from './listeners.j
 import { ConfError, type ConfReader, type ConfSource, type LogDestKind, type MosquittoConf, type SecurityConf } from './conf-types.js';
 import { parseBoolean, parseBytes, parseCidr, parseEnum, parseInteger, type Parsed } from './conf-values.js';
 import { fsConfReader, includeFiles, readConfText } from './include-dir.js';
+import { BridgeSections, type BridgeFileState } from './bridge-sections.js';
 
 export { ConfError } from './conf-types.js';
+export type { BridgeConf, BridgeDirection, BridgeTlsConf, BridgeTopicConf } from './conf-types.js';
 export type { ConfReader, ConfSource, LimitsConf, ListenerConf, ListenerTlsConf, LogConf, LogDestKind, MosquittoConf, SecurityConf } from './conf-types.js';
 export { DIRECTIVES, REFUSED_PREFIXES, directiveFor, type Directive, type DirectiveScope, type DirectiveStatus } from './directives.js';
 export { compareIncludeNames, fsConfReader, includeFiles } from './include-dir.js';
@@ -127,6 +130,7 @@ class Parser {
   private readonly global: StringOwner = { set: new Map() };
   private readonly warned = new Set<string>();
   private logFile: ConfSource | undefined;
+  private readonly bridgeSections = new BridgeSections((message) => this.warn(message));
   private readonly conf: MosquittoConf = {
     files: this.files,
     perListenerSettings: false,
@@ -134,6 +138,7 @@ class Parser {
     listeners: [],
     limits: {},
     log: { dest: [], types: [] },
+    bridges: [],
     warnings: [],
   };
 
@@ -141,14 +146,14 @@ class Parser {
 
   parseFile(text: string, file: string, level: number): void {
     // mosquitto keeps the current listener per file: each file starts at the default listener.
-    const cur = { listener: this.defaultListener };
+    const cur = { listener: this.defaultListener, bridge: this.bridgeSections.newFile() };
     for (const item of confLines(text)) {
       if (item.kind === 'problem') throw new ConfError(file, item.line, item.problem);
       this.directive(item.value, file, level, cur);
     }
   }
 
-  private directive(l: ConfLine, file: string, level: number, cur: { listener: Draft }): void {
+  private directive(l: ConfLine, file: string, level: number, cur: { listener: Draft; bridge: BridgeFileState }): void {
     const at: ConfSource = { file, line: l.line };
     const fail = (problem: string): never => {
       throw new ConfError(file, l.line, problem);
@@ -156,7 +161,11 @@ class Parser {
     const d = directiveFor(l.name);
     if (d === undefined) fail(unknownDirective(l.name));
     if (d!.status === 'refused') fail(`mqt does not support ${l.name}: ${d!.why}`);
-    if (d!.status === 'ignored') return this.ignored(l, d!, at, fail);
+    if (d!.status === 'ignored') {
+      if (this.bridgeSections.ignores(l.name)) this.bridgeSections.ignored(l, fail, cur.bridge);
+      return this.ignored(l, d!, at, fail);
+    }
+    if (this.bridgeSections.handles(l.name)) return this.bridgeSections.directive(l, at, fail, cur.bridge);
 
     const one = (): string => {
       if (l.args.length === 0) fail(`${l.name} needs a value`);
@@ -336,6 +345,15 @@ class Parser {
       case 'max_queue_memory':
         limits.maxQueueMemory = value(parseBytes(l.name, one()));
         return;
+      case 'http_port':
+        this.conf.httpPort = int(0, 65535);
+        return;
+      case 'http_host':
+        this.conf.httpHost = str(this.global);
+        return;
+      case 'admin_user':
+        (this.conf.adminUsers ??= []).push(one());
+        return;
       case 'persistence':
       case 'retained_persistence':
         this.conf.persistence = bool();
@@ -345,10 +363,6 @@ class Parser {
         return;
       case 'sys_interval':
         this.conf.sysInterval = int(0, 65535);
-        if (this.conf.sysInterval > 0 && !this.warned.has('sys_interval')) {
-          this.warned.add('sys_interval');
-          this.warn(`${at.file}:${at.line}: sys_interval ${this.conf.sysInterval}: mqt does not publish $SYS topics yet`);
-        }
         return;
       case 'include_dir':
         return this.includeDir(text(), file, l.line, level);
@@ -461,6 +475,9 @@ class Parser {
     }
     conf.listeners = all.map(listenerConf);
     checkOverlaps(conf.listeners);
+    conf.bridges = this.bridgeSections.finish((source, problem) => {
+      throw new ConfError(source.file, source.line, problem);
+    });
     return conf;
   }
 }

@@ -59,6 +59,8 @@ export interface StoredClient {
   readonly protocolVersion: ProtocolVersion;
   readonly username: string | undefined;
   readonly remoteAddress: string | undefined;
+  /** It connected with the bridge bit (the broker's ClientInfo.bridge); absent otherwise. */
+  readonly bridge?: boolean;
 }
 
 export interface StoredWill {

@@ -11,3 +11,4 @@ export {
 export { topicMatches } from './match.js';
 export { TopicTrie, type Subscription, type TopicTrieOptions } from './trie.js';
 export { RetainedIndex, type RetainedIndexOptions } from './retained-index.js';
+export { BRIDGE_NOTIFICATION_PREFIX, isSysTopic, sysAllowsPublish } from './sys.js';

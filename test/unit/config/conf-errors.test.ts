@@ -23,7 +23,9 @@ const CASES: Array<[string, string, number, string]> = [
   ['an unknown directive close to a known one', `${L}allow_anonymus true\n`, 2, 'unknown directive "allow_anonymus" (did you mean "allow_anonymous"?); mosquitto would refuse it too, fix the spelling'],
   ['an unknown directive', `${L}frobnicate 3\n`, 2, 'unknown directive "frobnicate"; neither mosquitto 2.0 nor mqt has it, check mosquitto.conf(5) and remove or fix it'],
   // ---- refused mosquitto features ----
-  ['a bridge', `${L}connection upstream\naddress example.com:1883\n`, 2, 'mqt does not support connection: bridges are not part of mqt; run mosquitto as the bridge next to mqt'],
+  ['a bridge without a topic line', `${L}connection upstream\naddress example.com:1883\n`, 2, 'bridge upstream has no topic line, so it would carry nothing; add one, e.g. topic # both 1'],
+  ['a bridge setting outside a bridge', `${L}topic sensors/# out 1\n`, 2, 'topic is a bridge setting but comes before any "connection NAME" line in this file (mosquitto: "Invalid bridge configuration"); start the bridge with connection NAME'],
+  ['bridge_psk', `${L}connection upstream\nbridge_psk 00ff\n`, 3, 'mqt does not support bridge_psk: mqt has no TLS-PSK; use bridge_cafile with bridge_certfile/bridge_keyfile'],
   ['an auth plugin', 'auth_plugin /usr/lib/auth.so\n', 1, "mqt does not support auth_plugin: mqt loads no mosquitto plugins; use password_file/acl_file or mqt's authenticate/authorize hooks"],
   ['a plugin option', 'plugin_opt_db x\n', 1, "mqt does not support plugin_opt_db: mqt loads no mosquitto plugins; use password_file/acl_file or mqt's authenticate/authorize hooks"],
   ['psk_hint', `${L}psk_hint hint\n`, 2, 'mqt does not support psk_hint: mqt has no TLS-PSK; use certfile/keyfile'],

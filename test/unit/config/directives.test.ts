@@ -29,6 +29,28 @@ const SAMPLE: Record<string, string> = {
   acl_file: 'acl_file a',
   max_packet_size: 'max_packet_size 1024',
 };
+/** A bridge directive is valid inside a bridge: after a connection line with an address and a topic. */
+const BRIDGE = 'connection b\naddress h\ntopic t\n';
+const BRIDGE_SAMPLE: Record<string, string> = {
+  connection: 'connection b\naddress h\ntopic t',
+  address: 'connection b\naddress h:1884 g\ntopic t',
+  addresses: 'connection b\naddresses h:1884 g\ntopic t',
+  topic: 'connection b\naddress h\ntopic a/# in 2 L/ R/',
+  remote_password: `${BRIDGE}remote_username u\nremote_password p w`,
+  password: `${BRIDGE}username u\npassword p`,
+  bridge_protocol_version: `${BRIDGE}bridge_protocol_version mqttv50`,
+  bridge_cafile: `${BRIDGE}bridge_cafile ca`,
+  bridge_capath: `${BRIDGE}bridge_capath cas`,
+  bridge_certfile: `${BRIDGE}bridge_cafile ca\nbridge_certfile c\nbridge_keyfile k`,
+  bridge_keyfile: `${BRIDGE}bridge_cafile ca\nbridge_certfile c\nbridge_keyfile k`,
+  bridge_insecure: `${BRIDGE}bridge_cafile ca\nbridge_insecure true`,
+  bridge_tls_version: `${BRIDGE}bridge_cafile ca\nbridge_tls_version tlsv1.3`,
+  bridge_alpn: `${BRIDGE}bridge_cafile ca\nbridge_alpn mqtt`,
+  restart_timeout: `${BRIDGE}restart_timeout 5 30`,
+  start_type: `${BRIDGE}start_type once`,
+  notification_topic: `${BRIDGE}notification_topic b/state`,
+};
+const BRIDGE_BOOLEANS = new Set(['cleansession', 'local_cleansession', 'try_private', 'notifications', 'notifications_local_only', 'bridge_outgoing_retain', 'round_robin']);
 const BOOLEANS = new Set(['per_listener_settings', 'allow_anonymous', 'retain_available', 'persistence', 'retained_persistence', 'log_timestamp', 'connection_messages']);
 const emptyDir = { listDir: () => [], readFile: () => '' };
 
@@ -40,7 +62,10 @@ describe('DIRECTIVES', () => {
 
   it('every supported directive is read (a table entry without a handler would throw a bug error)', () => {
     for (const d of DIRECTIVES.filter((x) => x.status === 'supported')) {
-      const text = SAMPLE[d.name] ?? `${d.name} ${BOOLEANS.has(d.name) ? 'true' : '5'}`;
+      const text =
+        d.scope === 'bridge'
+          ? (BRIDGE_SAMPLE[d.name] ?? `${BRIDGE}${d.name} ${BRIDGE_BOOLEANS.has(d.name) ? 'true' : '5'}`)
+          : (SAMPLE[d.name] ?? `${d.name} ${BOOLEANS.has(d.name) ? 'true' : '5'}`);
       expect(() => parseMosquittoConf(`${text}\n`, 'm.conf', emptyDir), d.name).not.toThrow();
     }
   });
@@ -54,15 +79,18 @@ describe('DIRECTIVES', () => {
 
   it('every ignored directive is accepted with one warning saying why', () => {
     for (const d of DIRECTIVES.filter((x) => x.status === 'ignored')) {
-      const value = ['autosave_on_changes', 'set_tcp_nodelay', 'allow_duplicate_messages'].includes(d.name) ? 'true' : '1';
+      const value = ['autosave_on_changes', 'set_tcp_nodelay', 'allow_duplicate_messages', 'bridge_attempt_unsubscribe'].includes(d.name) ? 'true' : '1';
+      // An ignored bridge directive still belongs inside a bridge, as mosquitto requires.
+      const before = d.scope === 'bridge' ? BRIDGE : '';
+      const line = d.scope === 'bridge' ? 4 : 1;
       // Twice where mosquitto allows it (numbers, booleans); strings once (a duplicate is an error).
       const twice = ['pid_file', 'persistence_file', 'log_timestamp_format'].includes(d.name) ? `${d.name} x\nlog_timestamp true\n` : `${d.name} ${value}\n${d.name} ${value}\n`;
-      const conf = parseMosquittoConf(twice, 'm.conf');
-      expect(conf.warnings, d.name).toEqual([`m.conf:1: ${d.name} is ignored by mqt (${d.why})`]);
+      const conf = parseMosquittoConf(before + twice, 'm.conf');
+      expect(conf.warnings, d.name).toEqual([`m.conf:${line}: ${d.name} is ignored by mqt (${d.why})`]);
     }
   });
 
   it('marks mqt\'s own directives as such, and only them', () => {
-    expect(DIRECTIVES.filter((d) => d.origin === 'mqt').map((d) => d.name).sort()).toEqual(['allow_from', 'deny_from', 'max_queue_memory', 'max_subscriptions', 'max_topic_levels']);
+    expect(DIRECTIVES.filter((d) => d.origin === 'mqt').map((d) => d.name).sort()).toEqual(['admin_user', 'allow_from', 'deny_from', 'http_host', 'http_port', 'max_queue_memory', 'max_subscriptions', 'max_topic_levels']);
   });
 });

@@ -50,8 +50,9 @@ describe('a mosquitto.conf with three listeners', () => {
       persistenceLocation: 'data/',
       sysInterval: 30,
       log: { dest: [{ kind: 'stdout' }, { kind: 'file', path: 'mosquitto.log' }], types: ['error', 'warning'], timestamp: false, connectionMessages: true },
-      // Read, and said plainly that it is not honoured yet.
-      warnings: [`${file}:12: sys_interval 30: mqt does not publish $SYS topics yet`],
+      bridges: [],
+      // sys_interval is honoured now ($SYS): read without a word.
+      warnings: [],
     });
   });
 
@@ -165,11 +166,13 @@ describe('ignored directives', () => {
     expect(conf.listeners).toHaveLength(1);
   });
 
-  it('a $SYS interval warns once; persistence true is read without a word; persistence false and sys_interval 0 say nothing', () => {
+  it('sys_interval is read without a word, the last one standing; persistence true is read without a word too', () => {
     const on = parseMosquittoConf('persistence true\nretained_persistence true\nsys_interval 10\nsys_interval 20\n', 'm.conf');
     expect(on.persistence).toBe(true);
-    expect(on.warnings).toEqual(['m.conf:3: sys_interval 10: mqt does not publish $SYS topics yet']);
-    expect(parseMosquittoConf('persistence false\nsys_interval 0\n', 'm.conf').warnings).toEqual([]);
+    expect(on.sysInterval).toBe(20);
+    expect(on.warnings).toEqual([]);
+    const off = parseMosquittoConf('persistence false\nsys_interval 0\n', 'm.conf');
+    expect([off.sysInterval, off.warnings]).toEqual([0, []]);
   });
 
   it('still have their values checked, so a typo in one is not hidden', () => {

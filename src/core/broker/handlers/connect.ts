@@ -21,6 +21,8 @@ export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): P
   conn.state = State.Connecting;
   conn.broker.connectArrived(conn);
   conn.protocolVersion = packet.protocolVersion;
+  // A bridge (protocol level | 0x80): known before its will is judged, which may be its $SYS state.
+  if (packet.bridge === true) conn.bridge = true;
   const props = packet.properties;
   if (props?.requestProblemInformation === 0) conn.problemInfo = false;
   // Known before anything is answered: a refusing CONNACK must fit it too [MQTT-3.2.2-19].

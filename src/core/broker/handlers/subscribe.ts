@@ -78,11 +78,15 @@ function finish(
       broker.emit('subscribe', conn, sub.topicFilter, code);
       continue;
     }
+    // A 3.1/3.1.1 bridge cannot ask for No Local or Retain As Published, so it gets both, as from
+    // mosquitto: its own messages do not come back to it, and retained ones arrive retained on
+    // the other broker. (A 5.0 bridge asks for them itself.)
+    const bridged = !v5 && conn.bridge;
     const options: SubscriptionOptions = {
       topicFilter: sub.topicFilter,
       qos,
-      noLocal: sub.noLocal === true,
-      retainAsPublished: v5 ? sub.retainAsPublished === true : false,
+      noLocal: (bridged && !shared[i]) || sub.noLocal === true,
+      retainAsPublished: bridged || (v5 && sub.retainAsPublished === true),
       retainHandling: sub.retainHandling ?? 0,
       subscriptionIds,
     };

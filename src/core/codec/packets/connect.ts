@@ -17,14 +17,16 @@ const FLAG_USERNAME = 0x80;
 
 export function decodeConnect(r: Reader): ConnectPacket {
   const protocolName = r.utf8();
-  const level = r.u8();
+  const levelByte = r.u8();
+  // The top bit marks a bridge (mosquitto's try_private); the level is the other seven, as mosquitto reads it.
+  const level = levelByte & 0x7f;
   let protocolVersion: ProtocolVersion;
   if (protocolName === 'MQTT' && (level === 4 || level === 5)) protocolVersion = level;
   else if (protocolName === 'MQIsdp' && level === 3) protocolVersion = 3;
   else {
     // [MQTT-3.1.2-2] an unsupported level is answered with CONNACK 0x01 (3.1.1) / 0x84 (5.0);
     // 5.0 section 3.1.2.1 lets a server answer a wrong protocol name the same way.
-    throw new MqttError(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol ${JSON.stringify(protocolName)} level ${level}`);
+    throw new MqttError(ReasonCode.UnsupportedProtocolVersion, `unsupported protocol ${JSON.stringify(protocolName)} level ${levelByte}`);
   }
   const flags = r.u8();
   // [MQTT-3.1.2-3] the reserved flag must be 0.
@@ -60,6 +62,7 @@ export function decodeConnect(r: Reader): ConnectPacket {
   if (hasUsername) packet.username = r.utf8();
   if (hasPassword) packet.password = r.binary();
   if (properties !== undefined) packet.properties = properties;
+  if (levelByte !== level) packet.bridge = true;
   return packet;
 }
 
@@ -106,7 +109,7 @@ export function encodeConnect(p: ConnectPacket): Buffer {
   buf[0] = PacketType.CONNECT << 4;
   let pos = writeVarint(buf, 1, len);
   pos = writeUtf8(buf, pos, v === 3 ? 'MQIsdp' : 'MQTT', nameLen);
-  buf[pos++] = v;
+  buf[pos++] = p.bridge === true ? v | 0x80 : v;
   let flags = p.clean ? FLAG_CLEAN : 0;
   if (will !== undefined) flags |= FLAG_WILL | (will.qos << 3) | (will.retain ? FLAG_WILL_RETAIN : 0);
   if (p.password !== undefined) flags |= FLAG_PASSWORD;
