@@ -26,6 +26,11 @@ import { Wire } from './wire.js';
 
 /** How long a remote may take to accept the connection and answer CONNECT. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Without round robin, a bridge connected to a backup address checks this often whether the
+ * main one answers again, and moves back to it when it does (mosquitto: primary_retry, 5 s).
+ */
+export const MAIN_RETRY_MS = 5000;
 /** What we let our broker have in flight to the bridge (its Receive Maximum for us), and the remote too (5.0). */
 const RECEIVE_MAXIMUM = 100;
 /** QoS 1/2 messages in flight to a 3.1 or 3.1.1 remote at once (mosquitto's max_inflight_messages default). */
@@ -122,6 +127,7 @@ export class BridgeEngine implements FlightLinks {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connackTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
+  private mainRetryTimer: NodeJS.Timeout | undefined;
   private localPingTimer: NodeJS.Timeout | undefined;
   private pingOutstanding = false;
   private readonly tlsOptions = new Map<number, ConnectionOptions>();
@@ -504,6 +510,7 @@ export class BridgeEngine implements FlightLinks {
     this.backoff.reset();
     this.tried = 0;
     this.log('info', `Bridge ${this.name} connected to ${this.connectedAddress}`);
+    if (!o.roundRobin && this.addressIndex !== 0) this.watchMain();
     if (o.notifications) {
       this.notifyLocal('1');
       if (!o.notificationsLocalOnly) remote.wire.send({ type: 'publish', topic: o.notificationTopic, payload: Buffer.from('1'), qos: 1, retain: true, dup: false, packetId: this.flight.remoteControlId() });
@@ -586,8 +593,36 @@ export class BridgeEngine implements FlightLinks {
     this.failed(where, why, wasUp);
   }
 
+  /**
+   * On a backup address: every MAIN_RETRY_MS, a TCP connection to the main address (closed at
+   * once); once it is accepted, the link here is dropped and the next attempt starts at the main
+   * address. Nothing is lost by that: both sessions are kept and the ack chain resends.
+   */
+  private watchMain(): void {
+    const { host, port } = this.options.addresses[0]!;
+    let probing = false;
+    this.mainRetryTimer = setInterval(() => {
+      if (probing || this.phase !== Phase.Up) return;
+      probing = true;
+      openRemote(host, port, undefined, MAIN_RETRY_MS).then(
+        (socket) => {
+          socket.destroy();
+          probing = false;
+          if (this.phase !== Phase.Up || this.mainRetryTimer === undefined) return;
+          this.log('info', `Bridge ${this.name}: the main address ${host}:${port} answers again; moving back to it`);
+          this.down('moving back to the main address');
+        },
+        () => {
+          probing = false;
+        },
+      );
+    }, MAIN_RETRY_MS);
+  }
+
   private teardown(): void {
     this.flight.halt();
+    clearInterval(this.mainRetryTimer);
+    this.mainRetryTimer = undefined;
     clearTimeout(this.connackTimer);
     clearInterval(this.pingTimer);
     clearInterval(this.localPingTimer);
