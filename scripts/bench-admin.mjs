@@ -19,15 +19,16 @@
  * and taskset, as bench:auth does; --unpinned leaves placement to the scheduler.
  */
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runRounds } from '../dist/core/bench/compare.js';
 import { canConnect, freePort, HOST } from './bench-broker/brokers.mjs';
 import { runOnce } from './bench-broker/load.mjs';
+import { onCpu0, pinToCpu1 } from './lib/pin.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,16 +37,7 @@ const { values: opts } = parseArgs({
     unpinned: { type: 'boolean', default: false },
   },
 });
-const TASKSET = '/usr/bin/taskset';
-const PIN = process.env.MQT_BENCH_ADMIN_CLIENT_CPU !== undefined || (!opts.unpinned && availableParallelism() >= 2 && existsSync(TASKSET));
-if (PIN && process.env.MQT_BENCH_ADMIN_CLIENT_CPU === undefined) {
-  const child = spawn(TASKSET, ['-c', '1', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, MQT_BENCH_ADMIN_CLIENT_CPU: '1' },
-  });
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  await new Promise(() => {});
-}
+const PIN = await pinToCpu1(import.meta.url, 'MQT_BENCH_ADMIN_CLIENT_CPU', opts.unpinned);
 const ROUNDS = Number(opts.rounds);
 const MSGS = Number(opts.msgs);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,7 +47,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** `mqt broker` with `args`, pinned to CPU 0; resolves once its MQTT port takes connections. */
 async function startBroker(name, args, port) {
   const argv = [join(ROOT, 'bin/mqt.js'), 'broker', '--port', String(port), '--host', HOST, ...args];
-  const [file, a] = PIN ? [TASKSET, ['-c', '0', process.execPath, ...argv]] : [process.execPath, argv];
+  const [file, a] = onCpu0(PIN, process.execPath, argv);
   const child = spawn(file, a, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');

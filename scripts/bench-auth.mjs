@@ -31,10 +31,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { onCpu0, pinToCpu1 } from './lib/pin.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -46,18 +47,7 @@ const { values: opts } = parseArgs({
     unpinned: { type: 'boolean', default: false },
   },
 });
-const TASKSET = '/usr/bin/taskset';
-// Under taskset, availableParallelism() is 1: the re-run child knows from its environment.
-const PIN = process.env.MQT_BENCH_AUTH_CLIENT_CPU !== undefined || (!opts.unpinned && availableParallelism() >= 2 && existsSync(TASKSET));
-if (PIN && process.env.MQT_BENCH_AUTH_CLIENT_CPU === undefined) {
-  // The clients run in this process: run it again on CPU 1.
-  const child = spawn(TASKSET, ['-c', '1', process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, MQT_BENCH_AUTH_CLIENT_CPU: '1' },
-  });
-  child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-  await new Promise(() => {});
-}
+const PIN = await pinToCpu1(import.meta.url, 'MQT_BENCH_AUTH_CLIENT_CPU', opts.unpinned);
 const ROUNDS = Number(opts.rounds);
 const CONNECTS = Number(opts.connects);
 const PARALLEL = Number(opts.parallel);
@@ -123,7 +113,7 @@ async function waitListening(port) {
 }
 
 function spawnBroker(file, args) {
-  const [f, a] = PIN ? [TASKSET, ['-c', '0', file, ...args]] : [file, args];
+  const [f, a] = onCpu0(PIN, file, args);
   return spawn(f, a, { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 

@@ -8,6 +8,7 @@ import { openClient, type TestClient } from '../interop/mqttjs-client.js';
 import { FaultProxy } from '../faults/fault-proxy.js';
 import { freePort } from '../helpers/free-port.js';
 import { MAIN_RETRY_MS } from '../../src/core/bridge/engine.js';
+import type { Bridge, BridgeOptions } from '../../src/core/bridge/index.js';
 import { needPeers } from '../helpers/peers.js';
 import { stopStarted } from './started.js';
 import { remoteMosquitto, type Remote } from './remote.js';
@@ -214,61 +215,46 @@ describe.skipIf(gate.skip)('bridge reconnects', () => {
     }
   });
 
-  it('goes back to the main address once it answers again (no round robin)', async () => {
+  /**
+   * A bridge connected to its backup (`remote`), with its main address's mosquitto made but not
+   * yet started; stopStarted() disposes of both.
+   */
+  async function onTheBackup(topics: BridgeOptions['topics'] = []): Promise<{ main: Remote; mainPort: number; bridge: Bridge }> {
     const mainPort = await freePort();
     const main = await remoteMosquitto({ port: mainPort, stopped: true });
     remote = await remoteMosquitto();
     local = await localBroker();
-    try {
-      const bridge = local.bridge(
-        bridgeOptions(mainPort, {
-          addresses: [
-            { host: '127.0.0.1', port: mainPort },
-            { host: '127.0.0.1', port: remote.port },
-          ],
-        }),
-      );
-      await until(() => bridge.status().address === `127.0.0.1:${remote!.port}` && bridge.status().connected, 'the bridge on the second address');
-      await main.start();
-      await remote.stop();
-      await until(() => bridge.status().address === `127.0.0.1:${mainPort}` && bridge.status().connected, () => `the bridge back on the main address:\n${local!.lines.join('\n')}`);
-    } finally {
-      await main.dispose();
-    }
+    const addresses = [
+      { host: '127.0.0.1', port: mainPort },
+      { host: '127.0.0.1', port: remote.port },
+    ];
+    const bridge = local.bridge(bridgeOptions(mainPort, { addresses, topics }));
+    await until(() => bridge.status().address === `127.0.0.1:${remote!.port}` && bridge.status().connected, 'the bridge on the backup');
+    return { main, mainPort, bridge };
+  }
+
+  it('goes back to the main address once it answers again (no round robin)', async () => {
+    const { main, mainPort, bridge } = await onTheBackup();
+    await main.start();
+    await remote!.stop();
+    await until(() => bridge.status().address === `127.0.0.1:${mainPort}` && bridge.status().connected, () => `the bridge back on the main address:\n${local!.lines.join('\n')}`);
   });
 
   it('moves back to the main address while the backup is still up, within a few checks, and forwards there', { timeout: 40_000 }, async () => {
-    const mainPort = await freePort();
-    const main = await remoteMosquitto({ port: mainPort, stopped: true });
-    remote = await remoteMosquitto();
-    local = await localBroker();
-    try {
-      const bridge = local.bridge(
-        bridgeOptions(mainPort, {
-          addresses: [
-            { host: '127.0.0.1', port: mainPort },
-            { host: '127.0.0.1', port: remote.port },
-          ],
-          topics: [{ pattern: 'm/#', direction: 'out', qos: 1, localPrefix: '', remotePrefix: '' }],
-        }),
-      );
-      await until(() => bridge.status().address === `127.0.0.1:${remote!.port}` && bridge.status().connected, 'the bridge on the backup');
-      const onBackup = await openClient(remote.url, { protocolVersion: 5 });
-      await onBackup.client.subscribeAsync('m/#', { qos: 1 });
-      const pub = await openClient(local.url, { protocolVersion: 5 });
-      await pub.client.publishAsync('m/1', 'to the backup', { qos: 1 });
-      expect((await onBackup.next()).payload).toBe('to the backup');
-      await main.start();
-      const onMain = await openClient(main.url, { protocolVersion: 5, clientId: 'on-main' });
-      await onMain.client.subscribeAsync('m/#', { qos: 1 });
-      // The backup is still there: only the periodic check of the main address brings it back.
-      await until(() => bridge.status().address === `127.0.0.1:${mainPort}` && bridge.status().connected, () => `the bridge back on the main address:\n${local!.lines.join('\n')}`, 4 * MAIN_RETRY_MS);
-      expect(local.lines.some((l) => l.includes('answers again'))).toBe(true);
-      await pub.client.publishAsync('m/2', 'to the main', { qos: 1 });
-      expect((await onMain.next()).payload).toBe('to the main');
-    } finally {
-      await main.dispose();
-    }
+    const { main, mainPort, bridge } = await onTheBackup([{ pattern: 'm/#', direction: 'out', qos: 1, localPrefix: '', remotePrefix: '' }]);
+    const onBackup = await openClient(remote!.url, { protocolVersion: 5 });
+    await onBackup.client.subscribeAsync('m/#', { qos: 1 });
+    const pub = await openClient(local!.url, { protocolVersion: 5 });
+    await pub.client.publishAsync('m/1', 'to the backup', { qos: 1 });
+    expect((await onBackup.next()).payload).toBe('to the backup');
+    await main.start();
+    const onMain = await openClient(main.url, { protocolVersion: 5, clientId: 'on-main' });
+    await onMain.client.subscribeAsync('m/#', { qos: 1 });
+    // The backup is still there: only the periodic check of the main address brings it back.
+    await until(() => bridge.status().address === `127.0.0.1:${mainPort}` && bridge.status().connected, () => `the bridge back on the main address:\n${local!.lines.join('\n')}`, 4 * MAIN_RETRY_MS);
+    expect(local!.lines.some((l) => l.includes('answers again'))).toBe(true);
+    await pub.client.publishAsync('m/2', 'to the main', { qos: 1 });
+    expect((await onMain.next()).payload).toBe('to the main');
   });
 
   it('fails over to the second address when the first does not answer', async () => {
