@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // Launcher for the CLI. `npm install` builds dist/ (the "prepare" script, scripts/bundle-cli.mjs):
-// dist/cli.bundle.cjs is the whole CLI in one file, dist/cli-broker.bundle.cjs `mqt broker` alone.
+// dist/cli.bundle.cjs is the whole CLI in one file, dist/cli-broker.bundle.cjs `mqt broker` alone,
+// dist/cli-client.bundle.cjs `mqt pub` and `mqt sub` alone.
 // The command-line clients start once per message, so this runs a bundle with V8's code cache:
-// compiled once, then loaded ready to run. A broker runs for weeks: it gets the bundle without
-// the clients' code and without yargs (src/cli-broker.ts), which it would otherwise hold all along.
+// compiled once, then loaded ready to run; pub and sub first try their own bundle, without yargs
+// (src/cli-fast.ts), a third of the CLI to read (`npm run bench:startup`). A broker runs for weeks:
+// it gets the bundle without the clients' code and without yargs (src/cli-broker.ts), which it
+// would otherwise hold all along. Both hand any line they do not take to the whole CLI.
+// (A V8 start-up snapshot would need node started with --snapshot-blob, a second process after
+// this one: deserialising even a small one costs ~5 ms over `node -e 0`, a second node start ~75.)
 // CommonJS (bin/package.json), not ESM like the rest of mqt: an ES module entry has Node load
 // its ESM loader too, 1 MB that a broker would keep for nothing.
 'use strict';
@@ -14,19 +19,26 @@ const { dirname, join } = require('node:path');
 const vm = require('node:vm');
 
 const KEPT_CACHES = 4;
+/**
+ * Commands with a bundle of their own that runs a plain command line without yargs and answers
+ * false for any other: `mqt broker` (src/cli-broker.ts) and the one-shot clients `mqt pub` and
+ * `mqt sub` (src/cli-fast.ts), which then need to read and compile only a third of the CLI.
+ */
+const FIRST_BUNDLE = { __proto__: null, broker: 'cli-broker', pub: 'cli-client', sub: 'cli-client' };
 const args = process.argv.slice(2);
 
 // A rejection (a broken bundle) ends the process as an uncaught error does: its stack, exit code 1.
 main();
 
 async function main() {
-  if (commandWord(args) !== 'broker') {
+  const first = FIRST_BUNDLE[commandWord(args)];
+  if (first === undefined) {
     await loadBundle('cli')?.main(args);
     return;
   }
-  const broker = loadBundle('cli-broker');
+  const bundle = loadBundle(first);
   // Help, version, usage errors and unusual command lines are the whole CLI's (yargs').
-  if (broker !== undefined && !(await broker.main(args))) await loadBundle('cli')?.main(args);
+  if (bundle !== undefined && !(await bundle.main(args))) await loadBundle('cli')?.main(args);
 }
 
 /** Loads dist/<name>.bundle.cjs, or says to build and returns undefined when it is missing. */

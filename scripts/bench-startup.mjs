@@ -2,7 +2,9 @@
 /**
  * npm run bench:startup [-- options]   — how long the one-shot commands take, wall time.
  *
- * Issue 4 asks `mqt pub` to a local broker to complete in under 200 ms (median). This starts
+ * Issue 15 asks `mqt pub` to a local broker to take at most 1.5 times `node -e 0` (the median of
+ * each, in one run; issue 4 had asked for under 200 ms), so that shell loops of it stay cheap
+ * whatever the machine. This starts
  * our broker in this process on a free loopback port, then runs each command below as a user
  * would (`node bin/mqt.js …`, a fresh process every time), round-robin so that a machine
  * slowing down in the middle of the run weighs on every command alike, and prints the median,
@@ -28,7 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBroker } from '../dist/core/broker/index.js';
 
-const TARGET_MS = 200;
+/** mqt pub (QoS 0) at most this many times node -e 0, medians of one run. */
+const TARGET_RATIO = 1.5;
 const MQT = fileURLToPath(new URL('../bin/mqt.js', import.meta.url));
 const MOSQUITTO_PUB = '/usr/bin/mosquitto_pub';
 
@@ -119,8 +122,9 @@ try {
 if (process.exitCode !== 1) {
   const rows = commands.map((c) => ({ name: c.name, median: median(c.times), min: Math.min(...c.times), max: Math.max(...c.times), target: c.target === true }));
   const pubMedian = rows.find((r) => r.name === 'mqt pub (QoS 0)').median;
+  const ratio = pubMedian / rows[0].median;
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ runs, node: process.version, loadavg: load, coldPubMs: cold, targetMs: TARGET_MS, commands: rows })}\n`);
+    process.stdout.write(`${JSON.stringify({ runs, node: process.version, loadavg: load, coldPubMs: cold, targetRatio: TARGET_RATIO, pubRatio: ratio, commands: rows })}\n`);
   } else {
     const pad = Math.max(...rows.map((r) => r.name.length));
     const lines = [
@@ -130,7 +134,7 @@ if (process.exitCode !== 1) {
       ...rows.map((r) => `${r.name.padEnd(pad)}  ${r.median.toFixed(0).padStart(9)}  ${r.min.toFixed(0).padStart(6)}  ${r.max.toFixed(0).padStart(6)}`),
       '',
       `first start after a build (compiles, writes the code cache): mqt pub ${cold.toFixed(0)} ms`,
-      `target: mqt pub under ${TARGET_MS} ms (median): ${pubMedian < TARGET_MS ? 'met' : 'NOT met'} (${pubMedian.toFixed(0)} ms, ${(pubMedian - rows[0].median).toFixed(0)} ms above node -e 0)`,
+      `target: mqt pub at most ${TARGET_RATIO}x node -e 0 (medians): ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'} (${pubMedian.toFixed(0)} ms, ${ratio.toFixed(2)}x, ${(pubMedian - rows[0].median).toFixed(0)} ms above node -e 0)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

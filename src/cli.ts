@@ -4,12 +4,15 @@ import { hideBin } from 'yargs/helpers';
 import bench from './commands/bench.js';
 import broker from './commands/broker.js';
 import { BROKER_SUBCOMMANDS } from './commands/broker-admin.js';
+import { DEBUG_OPTION } from './commands/client-argv.js';
+import { completionCommand, specFromYargs } from './commands/completion/index.js';
 import { UsageError } from './commands/errors.js';
 import lwtTest from './commands/lwt-test.js';
 import passwd from './commands/passwd.js';
 import pub from './commands/pub.js';
 import retainClear from './commands/retain-clear.js';
 import sub from './commands/sub.js';
+import { inOurWords } from './commands/usage-text.js';
 import { exitWithError } from './exit.js';
 
 export { describeError } from './exit.js';
@@ -22,8 +25,14 @@ function commandName(module: { command?: string | readonly string[] | undefined 
   return name;
 }
 
+/**
+ * `mqt completion`: reads the whole CLI (a fresh buildCli) to write its script. Made once here
+ * and passed buildCli, as the command cannot import this module back.
+ */
+const completion = completionCommand(() => buildCli([]));
+
 /** Subcommand names, in the order `mqt --help` lists them. */
-export const COMMAND_NAMES: readonly string[] = [broker, pub, sub, bench, retainClear, lwtTest, passwd].map(commandName);
+export const COMMAND_NAMES: readonly string[] = [broker, pub, sub, bench, retainClear, lwtTest, passwd, completion].map(commandName);
 
 const HELP_WIDTH = 100;
 
@@ -61,7 +70,10 @@ function usageError(message: string, command: string | undefined, argv: readonly
       return new UsageError(`unknown command '${word}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`);
     }
   }
-  return new UsageError(inOurWords(message), subcommandOf(command, argv));
+  const path = subcommandOf(command, argv);
+  // The spec (every command's flags, as completion reads them) is built only now, for the wording.
+  const context = { path: path === undefined ? [] : path.split(' '), argv, spec: () => specFromYargs(buildCli([])) };
+  return new UsageError(inOurWords(message, context), path);
 }
 
 /** `broker clients` for `mqt broker clients --bogus`: the word after `broker`, when it is one of its subcommands. */
@@ -69,22 +81,6 @@ function subcommandOf(command: string | undefined, argv: readonly string[]): str
   if (command !== 'broker') return command;
   const next = argv[argv.indexOf('broker') + 1];
   return next !== undefined && BROKER_SUBCOMMANDS.includes(next) ? `broker ${next}` : command;
-}
-
-/** yargs' own phrasings of common mistakes, said as ours are. */
-function inOurWords(message: string): string {
-  const missing = /^Not enough arguments following: (\S+)$/.exec(message);
-  if (missing !== null) {
-    const name = missing[1]!;
-    return `${name.length === 1 ? '-' : '--'}${name} needs a value`;
-  }
-  const invalid = /^Invalid values:\s*Argument: (\S+), Given: (.+), Choices: (.+)$/s.exec(message);
-  if (invalid !== null) {
-    const name = invalid[1]!;
-    const choices = invalid[3]!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1'));
-    return `${name.length === 1 ? '-' : '--'}${name} takes ${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}, not ${invalid[2]!.trim()}`;
-  }
-  return message;
 }
 
 /**
@@ -126,12 +122,9 @@ export function buildCli(argv: string[]): Argv {
     .command(tracked(retainClear, enter))
     .command(tracked(lwtTest, enter))
     .command(tracked(passwd, enter))
-    .option('debug', {
-      alias: 'd',
-      type: 'boolean',
-      global: true,
-      describe: 'Show a stack trace when an unexpected error happens',
-    })
+    .command(tracked(completion, enter))
+    // One definition with the quick parser of pub and sub (bin/mqt.js tries it first).
+    .option('debug', DEBUG_OPTION)
     // Help is --help only: -h is the host in the client subcommands (mosquitto's flag).
     .help('help', 'Show help')
     // No -v alias: -v is verbose in the client subcommands.
@@ -141,6 +134,9 @@ export function buildCli(argv: string[]): Argv {
     .strict()
     .wrap(Math.min(HELP_WIDTH, process.stdout.columns ?? HELP_WIDTH))
     .exitProcess(false)
+    .example('$0 broker -v', 'Run a broker on 127.0.0.1:1883, logging who connects')
+    .example("$0 sub -v 'eg/#' & $0 pub eg/hello world", 'Subscribe in the background, then publish to it')
+    .example('$0 bench', 'Measure the built-in broker')
     .epilogue("Run 'mqt <command> --help' for the options of a command.")
     .fail((message: string | null | undefined, err: Error | undefined) => {
       // Validation failures come as a message; errors thrown by handlers come as err

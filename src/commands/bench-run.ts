@@ -1,16 +1,19 @@
 /**
  * `mqt bench`: read and check every flag, decide the targets (the broker named by -h/-p/-L,
  * the env or a profile; else ours, started for the run in a child process; or the --compare
- * list), run the engine with a spinner on a terminal, print the summary (or one JSON object),
+ * list), run the engine with a spinner on a terminal, print the summary (or one JSON object;
+ * with --report also an HTML page, core/bench/html-report.ts, its path checked before the run),
  * and fail with exit code 3 when the broker broke a delivery guarantee. Loaded only when the
  * command runs (bench.ts imports it lazily).
  */
 import { Chalk, type ChalkInstance } from 'chalk';
 import { startBuiltinBroker, type BuiltinBroker } from '../core/bench/builtin.js';
 import { compareJson, compareResults, runRounds } from '../core/bench/compare.js';
+import { causeOf, failureName } from '../core/bench/loss-hints.js';
+import { reportPathProblem, writeBenchReport } from '../core/bench/html-report-file.js';
 import { runBench } from '../core/bench/index.js';
 import { PAYLOAD_HEADER_BYTES } from '../core/bench/payload.js';
-import { benchJson, describeConfig, describeRun, GUARANTEE_BROKEN_EXIT, summarize } from '../core/bench/report.js';
+import { benchJson, describeConfig, describeRun, summarize } from '../core/bench/report.js';
 import type { BenchConfig, BenchProgress, BenchResult, BenchTarget, Scenario } from '../core/bench/types.js';
 import { envSettings, expandUrl, loadConfig, parseUrl, pickProfile, type ConnectionSettings } from '../core/client/config.js';
 import { connectError } from '../core/client/diagnose.js';
@@ -18,6 +21,7 @@ import type { ConnectionOptions } from '../core/client/types.js';
 import { MqttError } from '../core/codec/errors.js';
 import { validateTopicName } from '../core/topic/validate.js';
 import { CliError, UsageError } from './errors.js';
+import { GUARANTEE_BROKEN_EXIT, INTERRUPTED_EXIT_CODE } from './exit-status.js';
 import { readClient, readGlobal, type ArgvLike, type GlobalGroup } from './options/index.js';
 import { renderCompare, renderSummary, progressText } from './render/bench-output.js';
 import { colorFor } from './render/color.js';
@@ -241,7 +245,12 @@ function startFailure(err: unknown, target: BenchTarget, config: BenchConfig): C
   if (err instanceof MqttError && /^CONNECT\b/.test(err.message)) {
     return asCliError(connectError(err, target.connection, version, { reasonCode: err.reasonCode, returnCode: err.reasonCode }), COMMAND) as CliError;
   }
-  if (err instanceof MqttError) return new CliError(`${target.name}: ${err.message}`, { command: COMMAND, cause: err });
+  if (err instanceof MqttError) {
+    // A refused SUBSCRIBE: name the code and say what usually causes it (an ACL, mostly).
+    const cause = /^SUBSCRIBE\b/.test(err.message) ? causeOf(err.reasonCode) : undefined;
+    const why = cause === undefined ? '' : ` (${failureName(err.reasonCode, 'SUBACK', version)}): ${cause}`;
+    return new CliError(`${target.name}: ${err.message}${why}`, { command: COMMAND, cause: err });
+  }
   if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
     return asCliError(connectError(err, target.connection, version), COMMAND) as CliError;
   }
@@ -251,6 +260,10 @@ function startFailure(err: unknown, target: BenchTarget, config: BenchConfig): C
 export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = readConfig(argv);
   const { compare, rounds } = checkTargetFlags(argv);
+  // --report: a path that cannot be written is said now, not after a long run.
+  const reportPath = argv.report as string | undefined;
+  const reportProblem = reportPath === undefined ? undefined : reportPathProblem(reportPath);
+  if (reportProblem !== undefined) throw new CliError(`--report: ${reportProblem}`, { command: COMMAND });
   const { targets, global } = await readTargets(argv, config, compare, env);
   if (given(argv, 'broker-pid') && targets[0]?.builtin === true) throw usage("--broker-pid is for a broker you name with -h or -L; the built-in broker's PID is known");
 
@@ -283,11 +296,21 @@ export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = p
     // window size, e.g. `script` in a container): no spinner there.
     const noSpinner = global.quiet || !((process.stderr.columns ?? 0) > 0);
     spinner = await startSpinner(`${describeRun(config, benchTargets[0]!.name)}: connecting`, { quiet: noSpinner, color: global.color });
+    // The HTML page, written after the output (also when a guarantee was broken); "report: FILE" on stderr.
+    const report = (runs: readonly (readonly BenchResult[])[]): void => {
+      if (reportPath === undefined) return;
+      try {
+        writeBenchReport(reportPath, benchTargets.map((target, i) => ({ target, builtin: targets[i]!.builtin, runs: runs[i] ?? [] })));
+      } catch (err) {
+        throw new CliError((err as Error).message, { command: COMMAND, cause: err });
+      }
+      if (!global.quiet) process.stderr.write(`report: ${reportPath}\n`);
+    };
     const run = async (target: BenchTarget, prefix: () => string): Promise<BenchResult> => {
       try {
         return await runBench(target, config, progress(spinner!, config, prefix), controller.signal);
       } catch (err) {
-        if (controller.signal.aborted) throw new CliError('interrupted', { command: COMMAND, exitCode: 130, cause: err });
+        if (controller.signal.aborted) throw new CliError('interrupted', { command: COMMAND, exitCode: INTERRUPTED_EXIT_CODE, cause: err });
         throw startFailure(err, target, config);
       }
     };
@@ -299,6 +322,7 @@ export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = p
       const summary = summarize(result);
       if (global.json) write(`${JSON.stringify(benchJson(result, target.brokerPid))}\n`);
       else if (!global.quiet) write(renderSummary(summary, stdoutChalk(global), { perSecond: process.stdout.isTTY ? perSecondValues(result) : undefined }));
+      report([[result]]);
       const who = target.name === BUILTIN ? 'the built-in broker' : target.name;
       if (!summary.verdict.ok) throw new CliError(`${who} broke its delivery guarantee: ${summary.verdict.problems.join('; ')}`, { command: COMMAND, exitCode: GUARANTEE_BROKEN_EXIT });
       return;
@@ -315,6 +339,7 @@ export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = p
     const pids = benchTargets.map((t) => t.brokerPid);
     if (global.json) write(`${JSON.stringify(compareJson(summary, results, pids))}\n`);
     else if (!global.quiet) write(renderCompare(summary, stdoutChalk(global), `${describeRun(config, names.join(' vs '))}`, describeConfig(config)));
+    report(results);
     if (!summary.ok) throw new CliError(`a broker broke its delivery guarantee: ${summary.problems.join('; ')}`, { command: COMMAND, exitCode: GUARANTEE_BROKEN_EXIT });
   } finally {
     spinner?.stop();

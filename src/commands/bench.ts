@@ -2,6 +2,8 @@ import type { Argv, CommandModule, Options } from 'yargs';
 import { addGroup, CLIENT_GROUPS, integer, seconds, text } from './options/index.js';
 
 export const SCENARIOS = ['pub', 'fan-in', 'fan-out', 'conn'] as const;
+/** --topic-mode's values (also what `mqt completion` offers). */
+export const TOPIC_MODES = ['same', 'distinct'] as const;
 
 function choice<T extends string>(flag: string, values: readonly T[]): (value: unknown) => T {
   return (value: unknown): T => {
@@ -36,7 +38,7 @@ export const loadOptions = {
   topic: { alias: 't', requiresArg: true, coerce: text('topic'), defaultDescription: 'mqt/bench/%i', describe: "Topic to publish on; %i is the publisher's index" },
   'topic-mode': {
     requiresArg: true,
-    coerce: choice('topic-mode', ['same', 'distinct'] as const),
+    coerce: choice('topic-mode', TOPIC_MODES),
     defaultDescription: 'same; distinct for fan-in',
     describe: 'same: every client on one topic (%i = 0); distinct: publisher i on its own topic, subscriber j on topic j mod pubs',
   },
@@ -68,6 +70,15 @@ export const targetOptions = {
   'broker-pid': { requiresArg: true, coerce: integer('broker-pid', 1, 4_194_304), describe: "PID of the broker under test, to report its CPU time and memory (known for 'builtin')" },
 } as const satisfies Record<string, Options>;
 
+/** Bench's own output flag, shown with --json and the other output flags. */
+export const reportOptions = {
+  report: {
+    requiresArg: true,
+    coerce: text('report'),
+    describe: 'Also write the results as one self-contained HTML page with charts (rate per second, latency percentiles; every broker of --compare on the same axes)',
+  },
+} as const satisfies Record<string, Options>;
+
 /**
  * Connection flags that mean nothing to the load clients, which always start clean sessions
  * and never reconnect (a dropped connection is counted, not hidden): left out of --help, and
@@ -96,7 +107,7 @@ export interface BenchArgs {
 
 const bench: CommandModule<object, BenchArgs> = {
   command: 'bench [scenario]',
-  describe: 'Measure a broker: message rate, latency percentiles and lost messages (ours, started for the run, unless a broker is named)',
+  describe: 'Measure a broker: message rate, latency percentiles, lost messages',
   builder: (yargs: Argv) => {
     let y = yargs.positional('scenario', {
       type: 'string',
@@ -106,6 +117,7 @@ const bench: CommandModule<object, BenchArgs> = {
     y = addGroup(y, 'Load:', loadOptions);
     y = addGroup(y, 'Target:', targetOptions);
     for (const [heading, options] of BENCH_CLIENT_GROUPS) y = addGroup(y, heading, options);
+    y = addGroup(y, 'Output:', reportOptions);
     return y
       .example('$0 bench', 'Measure the built-in broker: 1 publisher, 1 subscriber, QoS 0, 100,000 messages')
       .example('$0 bench --qos 1 --msgs 100000', 'Send 100,000 QoS 1 messages and report rate, latency and losses')

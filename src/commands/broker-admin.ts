@@ -40,7 +40,7 @@ function withAdminOptions(yargs: Argv): Argv {
 
 export const clients: CommandModule<object, Record<string, unknown>> = {
   command: 'clients',
-  describe: 'List the clients connected to a running mqt broker (through its admin API, --http-port)',
+  describe: 'List the clients of a running mqt broker (its admin API, --http-port)',
   builder: (yargs: Argv) =>
     withAdminOptions(yargs)
       .example('$0 broker clients --http-port 8080 --admin-token-file token', 'A table of the connected clients')
@@ -55,11 +55,14 @@ export const clients: CommandModule<object, Record<string, unknown>> = {
 
 export const kick: CommandModule<object, Record<string, unknown>> = {
   command: 'kick <id>',
-  describe: 'Disconnect a client of a running mqt broker (MQTT 5 clients get DISCONNECT 0x98, Administrative action)',
+  describe: 'Disconnect a client of a running mqt broker (its admin API)',
   builder: (yargs: Argv) =>
     withAdminOptions(
       yargs.positional('id', { type: 'string', describe: 'The client id (as `mqt broker clients` lists it)' }),
-    ).example('$0 broker kick sensor-17 --http-port 8080 --admin-token-file token', "Disconnect the client 'sensor-17'") as Argv<Record<string, unknown>>,
+    )
+      .example('$0 broker kick sensor-17 --http-port 8080 --admin-token-file token', "Disconnect the client 'sensor-17'")
+      .example('$0 broker kick sensor-17 -c /etc/mosquitto/mosquitto.conf -u admin -P secret', 'The port from the configuration, as an admin user')
+      .epilogue('An MQTT 5 client gets DISCONNECT with reason code 0x98 (Administrative action) first.') as Argv<Record<string, unknown>>,
   handler: async (argv) => {
     const { runBrokerKick } = await import('./broker-admin-run.js');
     await runBrokerKick(argv);

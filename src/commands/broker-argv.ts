@@ -7,10 +7,10 @@
  * `--name=value`, `-p value`, `-c value` and the switches (`--verbose`/`-v`, `--json`,
  * `--check`, `--require-certificate`, `--use-identity-as-username`, `--debug`/`-d`, the last
  * also before `broker`), each at most once (list options such as --allow-from as often as
- * wanted) and with a valid value. For anything else (help, version, a typo, a value out of
- * range, a repeated or unusual form) it answers undefined, and the whole CLI parses the line
- * with yargs, which prints the help or the usage error. test/cli/broker-argv.test.ts checks
- * that each line it takes means the same to yargs.
+ * wanted; -v too, counted, also as `-vv`) and with a valid value. For anything else (help,
+ * version, a typo, a value out of range, a repeated or unusual form) it answers undefined, and
+ * the whole CLI parses the line with yargs, which prints the help or the usage error.
+ * test/cli/broker-argv.test.ts checks that each line it takes means the same to yargs.
  */
 import { BROKER_OPTIONS, checkFlags, listValues, noFlags, parseValue, runOptions, type BrokerArgs, type BrokerOption, type BrokerOptionName } from './broker-options.js';
 import type { BrokerRunOptions } from './broker-run.js';
@@ -40,13 +40,23 @@ export function quickBrokerArgs(argv: readonly string[]): BrokerRunOptions | und
   if (argv[i] !== 'broker') return undefined;
   for (i++; i < argv.length; i++) {
     const word = argv[i]!;
+    // `-vv`: -v twice (a counted switch), as yargs reads it.
+    if (/^-vv+$/.test(word)) {
+      set.verbose = (set.verbose as number) + word.length - 1;
+      continue;
+    }
     const eq = word.startsWith('--') ? word.indexOf('=') : -1;
     const name = NAMES.get(eq > 2 ? word.slice(0, eq) : word);
     if (name === undefined) return undefined;
     const kind = name === 'debug' ? 'switch' : BROKER_OPTIONS[name].kind;
     if (kind === 'switch') {
-      // `--verbose=true` and a repeated switch are yargs' to judge.
-      if (eq > 2 || seen.has(name)) return undefined;
+      // `--verbose=true` and a repeated switch are yargs' to judge; -v counts (-v -v: 2).
+      if (eq > 2) return undefined;
+      if (name === 'verbose') {
+        set.verbose = (set.verbose as number) + 1;
+        continue;
+      }
+      if (seen.has(name)) return undefined;
       seen.add(name);
       set[name] = true;
       continue;

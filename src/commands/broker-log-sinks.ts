@@ -2,7 +2,7 @@
  * Where `mqt broker` writes, as a mosquitto.conf's log settings say: log_dest (stdout,
  * stderr, file PATH, none), log_type (which kinds of lines) and connection_messages. Without
  * a file (or without log settings in it) the command line decides: records on stdout with
- * -v, warnings and errors on stderr.
+ * -v (PUBLISH lines too with -v -v), warnings and errors on stderr.
  */
 import { openSync, writeSync } from 'node:fs';
 import type { LogConf } from '../core/config/conf-types.js';
@@ -18,6 +18,8 @@ export interface LogSinks {
   subscriptions: boolean;
   info: boolean;
   debug: boolean;
+  /** A line per PUBLISH received and sent: -v -v, or log_type debug (mosquitto logs them at debug). */
+  publishes: boolean;
 }
 
 export const stdoutWrite = (text: string): void => void process.stdout.write(text);
@@ -25,12 +27,14 @@ export const stderrWrite = (text: string): void => void process.stderr.write(tex
 const stdout = stdoutWrite;
 const stderr = stderrWrite;
 
-/** The sinks for a command line alone (-v) or a file's log settings. */
-export function logSinks(log: LogConf | undefined, verbose: boolean): LogSinks {
+/** The sinks for a command line alone (-v: 1, -v -v: 2) or a file's log settings. */
+export function logSinks(log: LogConf | undefined, verbosity: number): LogSinks {
+  const verbose = verbosity > 0;
+  const publishes = verbosity > 1;
   const types = new Set(log?.types ?? []);
   const all = types.has('all');
   if (log === undefined || (log.dest.length === 0 && types.size === 0 && log.connectionMessages === undefined)) {
-    return { records: [stdout], lines: [stderr], connections: verbose, subscriptions: verbose, info: verbose, debug: false };
+    return { records: [stdout], lines: [stderr], connections: verbose, subscriptions: verbose, info: verbose, debug: false, publishes };
   }
   const records: LogSinks['records'] = [];
   const lines: LogSinks['lines'] = [];
@@ -53,6 +57,7 @@ export function logSinks(log: LogConf | undefined, verbose: boolean): LogSinks {
     subscriptions: verbose || wanted('subscribe') || wanted('unsubscribe'),
     info: verbose || wanted('information') || wanted('notice'),
     debug: wanted('debug'),
+    publishes: publishes || wanted('debug'),
   };
 }
 

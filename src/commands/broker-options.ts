@@ -15,6 +15,8 @@ import type { BrokerRunOptions } from './broker-run.js';
 export const MAX_PACKET = 268_435_460;
 
 export const DEFAULT_PORT = 1883;
+/** PUBLISH lines a second at -v -v; beyond it they are counted, not printed (broker-publish-log.ts). */
+export const PUBLISH_LINES_PER_SECOND = 100;
 /** Loopback unless the user says otherwise. */
 export const DEFAULT_HOST = '127.0.0.1';
 
@@ -44,6 +46,8 @@ export interface BrokerOption {
   readonly choices?: readonly string[];
   /** What happens when the flag is not given, for the help text. */
   readonly defaultDescription?: string;
+  /** A switch that may be given again for more (`-v -v` or `-vv`): its value is how many times. */
+  readonly counted?: true;
 }
 
 const port = (describe: string, defaultDescription?: string): BrokerOption & { kind: 'integer' } => ({
@@ -93,7 +97,13 @@ export const BROKER_OPTIONS = {
   'admin-token-file': { kind: 'text', group: 'Admin over HTTP:', describe: 'The admin API token (Authorization: Bearer): the first line of this file; or set MQT_ADMIN_TOKEN' },
   'admin-user': { kind: 'list', group: 'Admin over HTTP:', describe: 'A user of --password-file who may use the admin API with HTTP Basic (repeatable)' },
   'metrics-public': { kind: 'switch', group: 'Admin over HTTP:', describe: 'Serve /metrics without credentials (Prometheus scrapers often have no token); the API still needs them' },
-  verbose: { kind: 'switch', group: 'Output:', alias: 'v', describe: 'Print a line per connect, disconnect (with the reason), subscribe and will' },
+  verbose: {
+    kind: 'switch',
+    group: 'Output:',
+    alias: 'v',
+    counted: true,
+    describe: `Print a line per connect, disconnect (with the reason and the listener), subscribe and will; given twice (-v -v or -vv), also one per PUBLISH received and sent, as mosquitto's log_type all, at most ${PUBLISH_LINES_PER_SECOND} a second (then a count of the lines left out)`,
+  },
   json: { kind: 'switch', group: 'Output:', describe: 'Print the log as one JSON object per line (with a time, the event and its fields)' },
 } as const satisfies Record<string, BrokerOption>;
 
@@ -110,7 +120,9 @@ type ValueOf<O extends BrokerOption> = O['kind'] extends 'integer' | 'bytes'
         : string;
 
 /** The flags as given: undefined when not on the command line (false for switches not given). */
-export type BrokerFlags = { -readonly [K in BrokerOptionName]: K extends 'check' | 'verbose' | 'json' ? boolean : ValueOf<(typeof BROKER_OPTIONS)[K]> | undefined };
+export type BrokerFlags = {
+  -readonly [K in BrokerOptionName]: K extends 'verbose' ? number : K extends 'check' | 'json' ? boolean : ValueOf<(typeof BROKER_OPTIONS)[K]> | undefined;
+};
 
 /** The parsed command line, as yargs hands it to the handler. */
 export type BrokerArgs = BrokerFlags & { debug?: boolean };
@@ -199,7 +211,9 @@ export function runOptions(args: BrokerArgs): BrokerRunOptions {
   const only = {} as BrokerFlags;
   for (const name of Object.keys(BROKER_OPTIONS) as BrokerOptionName[]) (only as Record<string, unknown>)[name] = flags[name];
   only.check = flags.check === true;
-  only.verbose = flags.verbose === true;
+  // How many times -v was given (yargs counts; a boolean from an older caller is once).
+  const verbose = flags.verbose as number | boolean | undefined;
+  only.verbose = typeof verbose === 'number' ? verbose : verbose === true ? 1 : 0;
   only.json = flags.json === true;
   return { flags: only, debug: debug === true };
 }
@@ -208,6 +222,7 @@ export function runOptions(args: BrokerArgs): BrokerRunOptions {
 export function noFlags(): BrokerFlags {
   const f = {} as Record<string, unknown>;
   for (const name of Object.keys(BROKER_OPTIONS)) f[name] = undefined;
-  f.check = f.verbose = f.json = false;
+  f.check = f.json = false;
+  f.verbose = 0;
   return f as BrokerFlags;
 }

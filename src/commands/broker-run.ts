@@ -12,7 +12,8 @@ import { LmdbStore } from '../core/store/lmdb-store.js';
 import { BrokerAccess } from './broker-access.js';
 import { logSinks, stderrWrite, stdoutWrite, type LogSinks } from './broker-log-sinks.js';
 import type { HttpPlan } from './broker-http-plan.js';
-import type { BrokerFlags } from './broker-options.js';
+import { PUBLISH_LINES_PER_SECOND, type BrokerFlags } from './broker-options.js';
+import { PublishLog } from './broker-publish-log.js';
 import type { BrokerHttp, BrokerHttpCredentials } from './broker-http.js';
 import { planBroker, type BrokerPlan } from './broker-plan.js';
 import type { Bridge, BridgeOptions } from '../core/bridge/index.js';
@@ -20,7 +21,7 @@ import { checkBridgeFiles } from '../core/bridge/from-conf.js';
 import { capYoungGeneration } from './broker-heap.js';
 import { CliError } from './errors.js';
 import { colorFor } from './render/color.js';
-import { bridgeText, jsonLine, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
+import { bridgeText, jsonLine, listenerLabel, oneLine, textLine, urlHost, type BrokerLogRecord, type ListenerRecord } from './render/broker-log.js';
 
 export interface BrokerRunOptions {
   /** The flags as given (undefined: not on the command line). */
@@ -84,7 +85,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const hooks = access.hooks();
   const store = plan.persistence === undefined ? undefined : openStore(plan.persistence);
   const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), ...(store !== undefined ? { store } : {}), log });
-  observe(broker, print, sinks);
+  const publishLog = observe(broker, print, sinks);
 
   // Listen for the stop signals first, so one that arrives during start-up still stops cleanly.
   // `once`: a second Ctrl-C while closing gets Node's default, an immediate exit.
@@ -142,6 +143,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     await closeBridges(bridges, log);
     bridges = [];
     await broker.close();
+    publishLog?.close();
     print({ event: 'stopped', signal });
   } finally {
     await closeBridges(bridges, log);
@@ -308,9 +310,12 @@ export function isLoopback(address: string): boolean {
   return isIPv4(v4) && v4.startsWith('127.');
 }
 
-/** The broker's events as log records: one line per connect, disconnect, (un)subscribe, will and client error. */
-function observe(broker: Broker, print: (record: BrokerLogRecord) => void, sinks: LogSinks): void {
-  if (sinks.records.length === 0) return;
+/**
+ * The broker's events as log records: one line per connect, disconnect, (un)subscribe, will and
+ * client error; with sinks.publishes, per PUBLISH too (returned, to say at stop what it left out).
+ */
+function observe(broker: Broker, print: (record: BrokerLogRecord) => void, sinks: LogSinks): PublishLog | undefined {
+  if (sinks.records.length === 0) return undefined;
   if (sinks.connections) broker.on('client', (client, sessionPresent) => {
     print({
       event: 'connect',
@@ -318,11 +323,12 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void, sinks
       protocolVersion: client.protocolVersion,
       username: client.username,
       remoteAddress: client.remoteAddress,
+      listener: listenerLabel(client.transport?.listener),
       sessionPresent,
     });
   });
   if (sinks.connections) broker.on('disconnect', (client, reason) => {
-    print({ event: 'disconnect', clientId: client.clientId, remoteAddress: client.remoteAddress, reason });
+    print({ event: 'disconnect', clientId: client.clientId, remoteAddress: client.remoteAddress, listener: listenerLabel(client.transport?.listener), reason });
   });
   if (sinks.subscriptions) broker.on('subscribe', (client, topicFilter, result) => {
     // A result of 0x80 or more is a refusal (SUBACK failure code), below it the granted QoS.
@@ -341,6 +347,10 @@ function observe(broker: Broker, print: (record: BrokerLogRecord) => void, sinks
   if (sinks.connections) broker.on('clientError', (client, error) => {
     print({ event: 'client-error', clientId: client?.clientId, remoteAddress: client?.remoteAddress, message: error.message });
   });
+  if (!sinks.publishes) return undefined;
+  const publishLog = new PublishLog(print, PUBLISH_LINES_PER_SECOND);
+  broker.publishTrace = publishLog;
+  return publishLog;
 }
 
 /** Why listening failed, as one line that says what to change. */

@@ -11,7 +11,8 @@ function yargsOption(name: BrokerOptionName, o: BrokerOption): Options {
   if (o.alias !== undefined) base.alias = o.alias;
   if (o.defaultDescription !== undefined) base.defaultDescription = o.defaultDescription;
   if (o.choices !== undefined) base.choices = [...o.choices];
-  if (o.kind === 'switch') return { ...base, type: 'boolean' };
+  // A counted switch (-v -v, -vv) is yargs' 'count', as the quick parser counts it.
+  if (o.kind === 'switch') return { ...base, type: o.counted === true ? 'count' : 'boolean' };
   // No `type: 'number'`: yargs would turn 'abc' into NaN before the coerce could quote it.
   // A list is a string given again and again (yargs makes the array), never greedy `type: 'array'`.
   return { ...base, type: 'string', requiresArg: true, coerce: coerceFor(name) };
@@ -19,7 +20,7 @@ function yargsOption(name: BrokerOptionName, o: BrokerOption): Options {
 
 const broker: CommandModule<object, BrokerArgs> = {
   command: 'broker',
-  describe: 'Run an MQTT broker (MQTT 3.1, 3.1.1 and 5.0) in the foreground, like mosquitto',
+  describe: 'Run an MQTT 3.1/3.1.1/5.0 broker in the foreground, like mosquitto',
   builder: (yargs: Argv) => {
     let y = yargs;
     for (const [name, o] of Object.entries(BROKER_OPTIONS) as Array<[BrokerOptionName, BrokerOption]>) y = y.option(name, yargsOption(name, o));

@@ -4,12 +4,10 @@
  * an exit code.
  */
 
-/** Exit codes shared by every subcommand (documented in the man pages). */
-export const ExitCode = {
-  Success: 0,
-  /** Usage errors and local failures (bad flag, unreadable file, …). */
-  Failure: 1,
-} as const;
+import { ExitCode } from './exit-status.js';
+
+/** Exit codes shared by every subcommand: the one table of them is exit-status.ts (and the man pages). */
+export { ExitCode };
 
 export interface CliErrorOptions {
   exitCode?: number;

@@ -4,6 +4,7 @@
  * the library (core/client/lwt-test.ts), print each result as it comes, and fail with exit
  * code 1 when a mode failed. Returns, or throws a CliError; never exits the process.
  */
+import { randomBytes } from 'node:crypto';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { loadConfig } from '../core/client/config.js';
 import { LwtError, runLwtTest, type LwtMode, type LwtModeResult } from '../core/client/lwt-test.js';
@@ -56,6 +57,28 @@ async function startBuiltin(connection: ConnectionOptions): Promise<Builtin> {
   }
   const address = addresses[ws ? 1 : 0]!;
   return { connection: { ...connection, host: '127.0.0.1', port: address.port }, close: () => broker.close() };
+}
+
+/**
+ * Several brokers (-L a,b): the first that accepts a connection is the one tested, all of the
+ * test on it. A broker going away during a test is what lwt-test observes, so it never moves
+ * to another one then; only this choice at the start tries them in order.
+ */
+async function firstAnswering(connection: ConnectionOptions, setup: ClientSetup): Promise<ConnectionOptions> {
+  const { connect } = await import('../core/client/connect.js');
+  const { brokerUrl } = await import('../core/client/failover.js');
+  const probe = await connect(
+    { ...connection, clientId: `mqt-lwt-probe-${randomBytes(4).toString('hex')}`, clean: true, will: undefined, properties: undefined, reconnect: false },
+    {
+      needsMqtt5: setup.mqtt5,
+      onFailover: (line) => {
+        if (!setup.global.quiet) process.stderr.write(`mqt ${COMMAND}: ${line}\n`);
+      },
+    },
+  );
+  const chosen = connection.brokers!.find((b) => brokerUrl(b) === probe.broker) ?? connection.brokers![0]!;
+  await probe.end();
+  return { ...connection, ...chosen, brokers: undefined };
 }
 
 function where(c: ConnectionOptions): string {
@@ -123,6 +146,8 @@ export async function runLwtTestCommand(argv: ArgvLike): Promise<void> {
     if (!(await brokerNamed(argv))) {
       builtin = await startBuiltin(connection);
       connection = builtin.connection;
+    } else if (connection.brokers !== undefined && connection.brokers.length > 1) {
+      connection = await firstAnswering(connection, setup);
     }
   } catch (err) {
     throw asCliError(err, COMMAND);

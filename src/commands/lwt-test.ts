@@ -35,7 +35,9 @@ export const lwtTestOptions = {
     requiresArg: true,
     coerce: seconds('timeout', 3600),
     defaultDescription: '5',
-    describe: 'Seconds a will may be late, and how long to watch for a will that must not come',
+    describe:
+      'Seconds a will may come after it is due (at once, after --will-delay, or 1.5 × keep-alive after the last packet) and pass; a later one fails. ' +
+      'Also how long past that time to watch for a will that must not come',
   },
 } as const satisfies Record<string, Options>;
 
@@ -52,7 +54,7 @@ export interface LwtTestArgs {
 
 const lwtTest: CommandModule<object, LwtTestArgs> = {
   command: 'lwt-test',
-  describe: "Check that a broker publishes a client's will when the client dies, and not when it leaves politely",
+  describe: "Check that a broker sends a client's will only when the client dies",
   builder: (yargs: Argv) =>
     withClientOptions(yargs.options(lwtTestOptions).group(Object.keys(lwtTestOptions), 'Test:'))
       .options(narrowedOptions)

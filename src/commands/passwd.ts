@@ -7,7 +7,7 @@ export interface PasswdArgs {
 /** A drop-in for mosquitto_passwd: same flags, same file. */
 const passwd: CommandModule<object, PasswdArgs> = {
   command: 'passwd [args..]',
-  describe: "Manage a mosquitto password file (mosquitto_passwd's flags and format)",
+  describe: 'Manage a mosquitto password file, like mosquitto_passwd',
   builder: (yargs: Argv) =>
     yargs
       .positional('args', { type: 'string', array: true, default: [], describe: 'passwordfile username [password]' })
@@ -17,6 +17,8 @@ const passwd: CommandModule<object, PasswdArgs> = {
       .option('D', { type: 'boolean', describe: 'Delete the user' })
       .option('b', { type: 'boolean', describe: 'Batch: the password is the third argument' })
       .option('U', { type: 'boolean', describe: 'Hash a plain-text password file in place' })
+      .group(['c', 'D', 'b', 'U'], 'What to do:')
+      .group(['H', 'I'], 'Hash:')
       .example('$0 passwd -c /etc/mosquitto/passwd alice', 'Create the file with user alice (asks for the password)')
       .example('$0 passwd -b passwd bob s3cret', 'Add or change bob without asking')
       .example('$0 passwd -D passwd bob', 'Remove bob') as unknown as Argv<PasswdArgs>,

@@ -6,6 +6,7 @@
  * throws a CliError; never exits the process.
  */
 import { isUtf8 } from 'node:buffer';
+import { stat } from 'node:fs/promises';
 import { addAbortSignal } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChalkInstance } from 'chalk';
@@ -13,8 +14,10 @@ import type { IClientPublishOptions } from 'mqtt';
 import { connect, type Connection, type MqttClient } from '../core/client/connect.js';
 import { decodePayload, loadPayload, readLines, splitLineTopic, PayloadError } from '../core/client/payload.js';
 import { mergeProperties, toMqttJsProperties } from '../core/client/properties.js';
+import { brokerLimitError, mqttLimitError, publishPacketSize } from '../core/client/packet-limits.js';
 import { DEFAULT_WINDOW, Publisher, PublishError, type SettledMessage } from '../core/client/publisher.js';
-import { reasonCodeName } from '../core/codec/constants.js';
+import { OfflineBuffer } from '../core/client/failover-buffer.js';
+import { ReasonCode, reasonCodeName } from '../core/codec/constants.js';
 import type { Properties, QoS } from '../core/codec/types.js';
 import { validateTopicName } from '../core/topic/validate.js';
 import { CliError, ExitCode } from './errors.js';
@@ -25,6 +28,9 @@ import { confirmation, failureText, jsonRecord, PublishTally, type PublishResult
 import { startSpinner, type Spinner } from './render/spinner.js';
 
 const COMMAND = 'pub';
+
+/** process.stdin, made only once -s reads it: making the stream costs a one-shot pub some 5 ms. */
+const STDIN_WHEN_READ: AsyncIterable<Buffer | string> = { [Symbol.asyncIterator]: () => process.stdin[Symbol.asyncIterator]() };
 
 interface Plan {
   topics: string[];
@@ -38,6 +44,8 @@ interface Plan {
   properties: Properties | undefined;
   /** pub's own flags that need MQTT 5. */
   mqtt5: string[];
+  /** --max-buffered: lines kept while reconnecting (-l); undefined: the default. */
+  maxBuffered: number | undefined;
 }
 
 function checkTopic(topic: string, flag: string): void {
@@ -74,6 +82,8 @@ function readPlan(argv: ArgvLike): Plan {
   const repeatDelay = argv['repeat-delay'] as number | undefined;
   if (payload.source.kind === 'lines' && (argv.repeat !== undefined || repeatDelay !== undefined)) throw new OptionError('--repeat and --repeat-delay work with one message, not with -l');
   if (repeatDelay !== undefined && argv.repeat === undefined) throw new OptionError('--repeat-delay needs --repeat N');
+  const maxBuffered = argv['max-buffered'] as number | undefined;
+  if (maxBuffered !== undefined && payload.source.kind !== 'lines') throw new OptionError('--max-buffered bounds what -l keeps while reconnecting: use it with -l');
 
   const topicAlias = argv['topic-alias'] as number | undefined;
   if (topicAlias !== undefined && (topics.length > 1 || lineTopic)) throw new OptionError('--topic-alias names one topic: use it with a single topic');
@@ -90,6 +100,7 @@ function readPlan(argv: ArgvLike): Plan {
     topicAlias,
     properties,
     mqtt5,
+    maxBuffered,
   };
 }
 
@@ -133,7 +144,10 @@ export async function runPub(argv: ArgvLike): Promise<void> {
     }
     // Read the payload before connecting: an unreadable file must not cost a connection.
     if (plan.payload.source.kind !== 'lines') {
-      payload = await loadPayload(plan.payload.source, plan.payload.encoding, process.stdin);
+      // What cannot fit any MQTT message is refused before it is read (a 270 MB file) or sent.
+      await checkMqttLimit(plan, setup, publishProps);
+      payload = await loadPayload(plan.payload.source, plan.payload.encoding, STDIN_WHEN_READ);
+      checkMqttLimit(plan, setup, publishProps, payload);
       // 5.0 section 3.3.2.3.2: indicator 1 says the payload is UTF-8; do not send one that lies.
       if (publishProps?.payloadFormatIndicator === 1 && !isUtf8(payload)) throw new OptionError('--payload-format-indicator says UTF-8, but the payload is not valid UTF-8');
     }
@@ -147,6 +161,7 @@ export async function runPub(argv: ArgvLike): Promise<void> {
     conn = await connect(setup.connection, {
       needsMqtt5: [...setup.mqtt5, ...plan.mqtt5],
       ...clientConnectHooks(setup, (line) => note(setup, line)),
+      onFailover: (line) => note(setup, line),
     });
   } catch (err) {
     spinner.stop();
@@ -176,6 +191,36 @@ export async function runPub(argv: ArgvLike): Promise<void> {
   throw new CliError(`${results.failed} of ${results.total} messages failed (first: ${failureText(first)})`, { command: COMMAND, exitCode });
 }
 
+/**
+ * MQTT's own limit (a Remaining Length of 268,435,455 bytes), checked before connecting: with
+ * `payload`, its exact size; without, what is known before reading it (a file's size, --size).
+ * Async only for the file's stat.
+ */
+function checkMqttLimit(plan: Plan, setup: ClientSetup, properties: Properties | undefined, payload?: Buffer): Promise<void> | void {
+  const source = plan.payload.source;
+  const check = (what: string, length: number): void => {
+    for (const topic of plan.topics) {
+      const error = mqttLimitError(what, length, { topic, qos: plan.qos, protocolVersion: setup.connection.protocolVersion, properties: aliasedProperties(properties, plan.topicAlias) });
+      if (error !== undefined) throw new CliError(error, { command: COMMAND });
+    }
+  };
+  const name = source.kind === 'file' ? `'${source.path}'` : source.kind === 'random' ? `--size ${source.size}` : source.kind === 'stdin' ? 'standard input' : 'the message';
+  if (payload !== undefined) return check(name, payload.length);
+  if (source.kind === 'random') return check(name, source.size);
+  if (source.kind !== 'file') return;
+  return stat(source.path).then(
+    // --encoding hex/base64 shrinks what is read: then the decoded size is the one checked.
+    (s) => (s.isFile() && plan.payload.encoding === 'utf8' ? check(name, s.size) : undefined),
+    // Not readable: loadPayload says why in its own words.
+    () => undefined,
+  );
+}
+
+/** The PUBLISH properties as sent: --topic-alias is added to each message (PublishRun). */
+function aliasedProperties(properties: Properties | undefined, topicAlias: number | undefined): Properties | undefined {
+  return topicAlias === undefined ? properties : { ...properties, topicAlias };
+}
+
 /** Refuses up front what the broker announced it will not take (5.0 CONNACK properties). */
 function checkBrokerLimits(conn: Connection, plan: Plan): void {
   const props = conn.connack.properties;
@@ -188,6 +233,9 @@ function checkBrokerLimits(conn: Connection, plan: Plan): void {
     throw new CliError(`the broker allows topic aliases up to ${props.topicAliasMaximum ?? 0} (Topic Alias Maximum in its CONNACK): --topic-alias ${plan.topicAlias} is too high`, { command: COMMAND });
   }
 }
+
+/** How long the broker may take to answer the PINGREQ behind QoS 0 messages (Publisher.confirm). */
+const CONFIRM_TIMEOUT_MS = 2000;
 
 /** The error of a message still unacknowledged when the connection was lost. */
 const NOT_ACKNOWLEDGED = 'not acknowledged: the connection was lost';
@@ -218,6 +266,22 @@ class PublishRun {
   private readonly client: MqttClient;
   /** --payload-format-indicator: every payload must be UTF-8 (5.0 section 3.3.2.3.2). */
   private readonly utf8Only: boolean;
+  /** The broker's Maximum Packet Size (5.0 CONNACK), from the newest CONNACK; undefined: MQTT's own limit only. */
+  private maxPacketSize: number | undefined;
+  /** The PUBLISH properties as sent (our codec's form), to measure each message with. */
+  private readonly wireProperties: Properties | undefined;
+  private readonly protocolVersion: Connection['protocolVersion'];
+  /** Several brokers: connect.ts tells of each move (lost, trying, connected), not onOffline. */
+  private readonly failover: boolean;
+  /** -l: what is read while reconnecting waits here (core/client/failover-buffer.ts). */
+  private lines: OfflineBuffer<{ topic: string; payload: Buffer; line: number }> | undefined;
+  /**
+   * The Receive Maximum of the broker connected now: after a move to another broker it may be
+   * lower than the one the publisher's window was sized for (mosquitto's default is 20).
+   */
+  private receiveMaximum: number;
+  /** The -l buffer waiting for a message to settle, when only the current broker's limit holds it. */
+  private settleWaiter: (() => void) | undefined;
 
   constructor(
     conn: Connection,
@@ -227,6 +291,10 @@ class PublishRun {
     private readonly spinner: Spinner,
   ) {
     this.utf8Only = properties?.payloadFormatIndicator === 1;
+    this.maxPacketSize = conn.connack.properties?.maximumPacketSize;
+    this.receiveMaximum = conn.connack.properties?.receiveMaximum ?? Number.MAX_SAFE_INTEGER;
+    this.protocolVersion = conn.protocolVersion;
+    this.wireProperties = aliasedProperties(properties, plan.topicAlias);
     const mqttProperties = properties !== undefined ? (toMqttJsProperties(properties) as IClientPublishOptions['properties']) : undefined;
     this.publishOptions = { qos: plan.qos, retain: plan.retain };
     // --topic-alias is for one topic, so every message carries the same alias.
@@ -238,8 +306,12 @@ class PublishRun {
       // pub reports every refused message and goes on; the first one's code is the exit code.
       continueOnRefusal: true,
       onSettled: (m) => this.settled(m),
-      onStop: (reason) => this.stopped.abort(reason),
+      onStop: (reason) => {
+        this.lines?.stop(reason);
+        this.stopped.abort(reason);
+      },
     });
+    this.failover = conn.failover;
     this.client = conn.client;
     this.client.on('disconnect', this.onDisconnect);
     this.client.on('offline', this.onOffline);
@@ -255,12 +327,15 @@ class PublishRun {
     if (this.client.disconnecting) return;
     const { connection } = this.setup;
     if (connection.reconnect) {
-      note(this.setup, `lost the connection to ${connection.host}:${connection.port}${this.disconnectReason}; reconnecting`);
+      if (!this.failover) note(this.setup, `lost the connection to ${connection.host}:${connection.port}${this.disconnectReason}; reconnecting`);
       this.spinner.text('reconnecting');
     }
   };
-  private readonly onConnect = (): void => {
+  private readonly onConnect = (connack: { properties?: { maximumPacketSize?: number | undefined } | undefined }): void => {
     this.connects++;
+    // Another broker (or the same one restarted) may announce another limit.
+    this.maxPacketSize = connack.properties?.maximumPacketSize;
+    this.receiveMaximum = (connack.properties as { receiveMaximum?: number } | undefined)?.receiveMaximum ?? Number.MAX_SAFE_INTEGER;
     this.spinner.text('publishing');
   };
   private readonly onStdoutError = (): void => {
@@ -270,6 +345,7 @@ class PublishRun {
   /** Takes the run's listeners off the client and stdout. */
   detach(): void {
     this.publisher.detach();
+    this.lines?.detach();
     this.client.off('disconnect', this.onDisconnect);
     this.client.off('offline', this.onOffline);
     this.client.off('connect', this.onConnect);
@@ -296,6 +372,19 @@ class PublishRun {
     // A connection lost for good must not wait for the next line of a quiet stdin to be noticed:
     // the stop ends the read (one listener for the run, not a race per line).
     addAbortSignal(this.stopped.signal, process.stdin);
+    const maxBuffered = this.plan.maxBuffered;
+    const lines = new OfflineBuffer<{ topic: string; payload: Buffer; line: number }>({
+      client: this.client,
+      hasRoom: () => this.publisher.inFlight < Math.min(this.publisher.window, this.receiveMaximum),
+      ready: () => (this.publisher.inFlight >= this.publisher.window ? this.publisher.ready() : new Promise<void>((resolve) => (this.settleWaiter = resolve))),
+      send: (m) => this.dispatch(m.topic, m.payload, m.line),
+      maxBuffered,
+      // Held back, not dropped: said with -d only, a pipe's writer just waits.
+      onFull: (kept) => {
+        if (this.setup.global.debug) note(this.setup, `${kept} lines kept while reconnecting (--max-buffered ${lines.maxBuffered}): standard input is not read until they are sent`);
+      },
+    });
+    this.lines = lines;
     let lineNo = 0;
     try {
       for await (const line of readLines(process.stdin)) {
@@ -326,7 +415,10 @@ class PublishRun {
           this.fail({ topic: topics[0] ?? '', line: lineNo, error: (err as Error).message });
           continue;
         }
-        for (const topic of topics) await this.send(topic, payload, lineNo);
+        for (const topic of topics) {
+          const wait = lines.offer({ topic, payload, line: lineNo });
+          if (wait !== undefined) await wait;
+        }
       }
     } catch (err) {
       // The publisher stopped (the read was aborted, or a wait for room rejected): finish says why.
@@ -338,7 +430,19 @@ class PublishRun {
   /** Waits for room in the window, then publishes; rejects once the publisher has stopped. */
   private async send(topic: string, payload: Buffer, line: number | undefined): Promise<void> {
     await this.publisher.ready();
+    this.dispatch(topic, payload, line);
+  }
+
+  /** Publishes one message now (the window has room): the broker's size limit, the topic alias. */
+  private dispatch(topic: string, payload: Buffer, line: number | undefined): void {
     const { qos, retain, topicAlias } = this.plan;
+    if (this.maxPacketSize !== undefined) {
+      // 5.0 section 3.2.2.3.6: the broker disconnects (0x95) on a packet above its maximum, losing
+      // it and whatever follows; such a message is not sent, and counts as failed with that code.
+      const size = publishPacketSize({ topic, qos, protocolVersion: this.protocolVersion, properties: this.wireProperties }, payload.length);
+      const error = brokerLimitError(size, this.maxPacketSize);
+      if (error !== undefined) return this.fail({ topic, line, error, reasonCode: ReasonCode.PacketTooLarge, bytes: payload.length });
+    }
     let wireTopic = topic;
     if (topicAlias !== undefined) {
       // [MQTT-3.3.2-12] the alias stands for the topic once set on this connection; a new connection starts empty.
@@ -349,6 +453,11 @@ class PublishRun {
   }
 
   private settled(m: SettledMessage<Sent>): void {
+    if (this.settleWaiter !== undefined) {
+      const wake = this.settleWaiter;
+      this.settleWaiter = undefined;
+      wake();
+    }
     const { topic, qos, retain, bytes, line } = m.tag;
     // Written out rather than spread from the tag: a spread costs microseconds a message here.
     const result: PublishResult = { topic, qos, retain, bytes, line, messageId: m.messageId, ok: m.status === 'acknowledged' };
@@ -373,8 +482,8 @@ class PublishRun {
     this.record(result);
   }
 
-  private fail(r: { topic: string; line?: number; error: string }): void {
-    this.record({ topic: r.topic, qos: this.plan.qos, retain: this.plan.retain, bytes: 0, line: r.line, ok: false, error: r.error });
+  private fail(r: { topic: string; line?: number | undefined; error: string; reasonCode?: number; bytes?: number }): void {
+    this.record({ topic: r.topic, qos: this.plan.qos, retain: this.plan.retain, bytes: r.bytes ?? 0, line: r.line, ok: false, error: r.error, reasonCode: r.reasonCode });
   }
 
   private record(result: PublishResult): void {
@@ -392,7 +501,14 @@ class PublishRun {
     const waiting = this.publisher.inFlight;
     if (waiting > 0) this.spinner.text(`waiting for ${waiting} acknowledgement${waiting === 1 ? '' : 's'}`);
     try {
+      // -l: the lines kept while reconnecting are handed over once a broker is up again.
+      if (this.lines !== undefined && this.lines.size > 0) {
+        this.spinner.text(`waiting for a broker to send ${this.lines.size} kept line${this.lines.size === 1 ? '' : 's'}`);
+        await this.lines.flushed();
+      }
       await this.publisher.drain();
+      // A written QoS 0 message may still be refused by a broker that closes the connection for it.
+      if (this.plan.qos === 0 && this.publisher.sent > 0) await this.publisher.confirm(CONFIRM_TIMEOUT_MS);
     } catch (err) {
       // 'lost the connection to host:port: reason; N messages were not acknowledged': the whole
       // story in one line, no stack of a cause to show even with --debug.

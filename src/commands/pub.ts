@@ -8,6 +8,13 @@ export const publishOptions = {
   retain: { alias: 'r', type: 'boolean', default: false, describe: 'Ask the broker to retain the message' },
   repeat: { type: 'string', requiresArg: true, coerce: integer('repeat', 1, 1_000_000_000), describe: 'Publish the message this many times' },
   'repeat-delay': { type: 'string', requiresArg: true, coerce: seconds('repeat-delay'), describe: 'Seconds to wait between repeats (fractions allowed)' },
+  'max-buffered': {
+    type: 'string',
+    requiresArg: true,
+    coerce: integer('max-buffered', 1, 10_000_000),
+    defaultDescription: '10000',
+    describe: 'With -l: lines kept, in order, while reconnecting; when that many wait, standard input is not read until they are sent (nothing is dropped)',
+  },
 } as const satisfies Record<string, Options>;
 
 /** MQTT 5 properties of the PUBLISH: the shared message ones, plus the topic alias. */

@@ -17,6 +17,7 @@ import { reasonCodeName } from '../core/codec/constants.js';
 import { MqttError } from '../core/codec/errors.js';
 import { parseSubscriptionFilter, validateTopicFilter } from '../core/topic/validate.js';
 import { CliError, ExitCode, UsageError } from './errors.js';
+import { STILL_RETAINED_EXIT_CODE } from './exit-status.js';
 import { list, num, readClient, str, type ArgvLike, type ClientSetup } from './options/index.js';
 import { printable } from './render/broker-log.js';
 import { colorFor } from './render/color.js';
@@ -28,8 +29,8 @@ import { startSpinner, type Spinner } from './render/spinner.js';
 const COMMAND = 'retain-clear';
 const DEFAULT_QUIET_MS = 500;
 const DEFAULT_TIMEOUT_S = 30;
-/** Exit code when the verification finds messages the broker kept (documented in mqt-retain-clear(1)). */
-export const STILL_RETAINED_EXIT_CODE = 2;
+/** Exit code when the verification finds messages the broker kept (exit-status.ts, mqt-retain-clear(1)). */
+export { STILL_RETAINED_EXIT_CODE };
 /** Spinner text updates at most this often while clearing: thousands of acks a second. */
 const PROGRESS_INTERVAL_MS = 80;
 const TOPIC_ORDER = new Intl.Collator('en', { numeric: true });
@@ -129,6 +130,8 @@ export async function runRetainClear(argv: ArgvLike): Promise<void> {
     conn = await connect(setup.connection, {
       needsMqtt5: setup.mqtt5,
       ...clientConnectHooks(setup, (line) => note(setup, line)),
+      // Several brokers (-L a,b): the first that accepts is cleared; each one passed over is told.
+      onFailover: (line) => note(setup, line),
     });
   } catch (err) {
     spinner.stop();

@@ -35,7 +35,7 @@ export interface RetainClearArgs {
 
 const retainClear: CommandModule<object, RetainClearArgs> = {
   command: 'retain-clear [filters..]',
-  describe: 'Find the retained messages under topic filters and delete them from the broker',
+  describe: 'Find and delete the retained messages under topic filters',
   builder: (yargs: Argv) => {
     let y = yargs.positional('filters', {
       type: 'string',

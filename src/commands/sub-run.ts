@@ -17,6 +17,7 @@ import { reasonCodeName } from '../core/codec/constants.js';
 import { MqttError } from '../core/codec/errors.js';
 import { parseSubscriptionFilter, validateTopicFilter } from '../core/topic/validate.js';
 import { CliError, UsageError } from './errors.js';
+import { TIMEOUT_EXIT_CODE } from './exit-status.js';
 import { list, num, readClient, type ArgvLike, type ClientSetup } from './options/index.js';
 import { colorFor } from './render/color.js';
 import { clientConnectHooks } from './render/connect-hooks.js';
@@ -24,8 +25,8 @@ import { asCliError } from './render/failure.js';
 import { createSubOutput } from './render/sub-output.js';
 
 const COMMAND = 'sub';
-/** mosquitto_sub's exit status when -W expires (man mosquitto_sub, EXIT VALUES). */
-export const TIMEOUT_EXIT_CODE = 27;
+/** mosquitto_sub's exit status when -W expires (man mosquitto_sub, EXIT VALUES); the table is exit-status.ts. */
+export { TIMEOUT_EXIT_CODE };
 const DEFAULT_QUIET_MS = 500;
 
 /** The sub-specific flags, checked. */
@@ -290,11 +291,12 @@ function session(conn: Connection, inbox: Inbox, plan: SubPlan, setup: ClientSet
     const onClose = (): void => {
       if (!setup.connection.reconnect) finish({ kind: 'lost', reasonCode: disconnectCode });
     };
+    // With several brokers connect.ts tells of each move itself (lost, trying, connected).
     const onOffline = (): void => {
-      if (!finished) note(setup, 'connection lost; reconnecting (--no-reconnect to exit instead)');
+      if (!finished && !conn.failover) note(setup, 'connection lost; reconnecting (--no-reconnect to exit instead)');
     };
     const onReconnected = (): void => {
-      if (!finished) note(setup, 'reconnected');
+      if (!finished && !conn.failover) note(setup, 'reconnected');
     };
 
     function finish(outcome: Outcome): void {
@@ -349,6 +351,7 @@ export async function runSub(argv: ArgvLike): Promise<void> {
       onClient: (client) => void client.on('message', inbox.listener),
       needsMqtt5: [...setup.mqtt5, ...plan.mqtt5],
       ...clientConnectHooks(setup, (line) => note(setup, line)),
+      onFailover: (line) => note(setup, line),
     });
   } catch (err) {
     sink.close();
@@ -375,7 +378,7 @@ export async function runSub(argv: ArgvLike): Promise<void> {
       throw new CliError(`timed out after ${plan.timeoutS} s`, { command: COMMAND, exitCode: TIMEOUT_EXIT_CODE });
     case 'lost': {
       const code = outcome.reasonCode;
-      const where = `${setup.connection.host}:${setup.connection.port}`;
+      const where = conn.failover ? conn.broker : `${setup.connection.host}:${setup.connection.port}`;
       const why = code !== undefined && code >= 0x80 ? `${where} disconnected us: 0x${code.toString(16)} ${reasonCodeName(code, 'disconnect')}` : `the connection to ${where} was lost`;
       // Exit 1 whatever the reason code: codes above 128 read as "killed by a signal" to a shell.
       throw new CliError(`${why}; not reconnecting (--no-reconnect)`, { command: COMMAND });

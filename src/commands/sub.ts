@@ -58,7 +58,7 @@ export interface SubArgs {
 
 const sub: CommandModule<object, SubArgs> = {
   command: 'sub [filters..]',
-  describe: 'Subscribe to topic filters and print the messages, like mosquitto_sub',
+  describe: 'Subscribe to topic filters and print messages, like mosquitto_sub',
   builder: (yargs: Argv) => {
     let y = yargs.positional('filters', {
       type: 'string',

@@ -72,7 +72,7 @@ describe('mqt broker clients and kick', () => {
   });
 
   it('refuse the server\'s flags and a bad port, naming the subcommand', async () => {
-    await expect(parse(['broker', 'clients', '--max-inflight', '5'])).rejects.toMatchObject({ message: expect.stringMatching(/^Unknown arguments?: max-inflight/), command: 'broker clients' });
+    await expect(parse(['broker', 'clients', '--max-inflight', '5'])).rejects.toMatchObject({ message: expect.stringMatching(/^unknown option --max-inflight/), command: 'broker clients' });
     await expect(parse(['broker', 'kick', 'x', '--http-port', 'abc'])).rejects.toMatchObject({ message: "--http-port must be a whole number from 1 to 65535, got 'abc'", command: 'broker kick' });
     await expect(parse(['broker', 'kick'])).rejects.toMatchObject({ command: 'broker kick' });
     expect(runBrokerClients).not.toHaveBeenCalled();

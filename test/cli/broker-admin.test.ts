@@ -152,7 +152,7 @@ describe('mqt broker clients and kick', () => {
       ['no credentials', ['clients', '--http-port', String(httpPort)], {}, /^mqt broker clients: no credentials: give --admin-token-file FILE[^\n]*\nUse 'mqt broker clients --help'\n$/],
       ['no port', ['clients', '--admin-token-file', tokenFile], {}, /^mqt broker clients: give --http-port N[^\n]*\nUse 'mqt broker clients --help'\n$/],
       ['--insecure on HTTP', ['clients', '--http-port', String(httpPort), '--insecure', '--admin-token-file', tokenFile], {}, /^mqt broker clients: --insecure is for an HTTPS listener[^\n]*\nUse 'mqt broker clients --help'\n$/],
-      ['an unknown flag', ['kick', 'x', '--bogus'], {}, /^mqt broker kick: Unknown argument: bogus\nUse 'mqt broker kick --help'\n$/],
+      ['an unknown flag', ['kick', 'x', '--bogus'], {}, /^mqt broker kick: unknown option --bogus\nUse 'mqt broker kick --help'\n$/],
       ['a configuration without http_port', ['clients', '-c', noHttp, '--admin-token-file', tokenFile], {}, new RegExp(`^mqt broker clients: ${noHttp} has no http_port: give --http-port N[^\\n]*\\nUse 'mqt broker clients --help'\\n$`)],
     ];
     for (const [what, args, env, stderr] of cases) {

@@ -30,6 +30,10 @@ describe('quickBrokerArgs', () => {
     ['broker', '--max-inflight', '10', '--max-queued', '5000', '--max-packet-size', '1024', '--max-keepalive', '30'],
     ['broker', '--max-packet-size', '268435460', '--max-queued', '100000000'],
     ['broker', '-v', '--json', '-d'],
+    // -v counts: twice is the PUBLISH lines' level.
+    ['broker', '-vv', '--port', '0'],
+    ['broker', '-v', '-v'],
+    ['broker', '-v', '--verbose'],
     ['--debug', 'broker', '--verbose'],
     ['-d', 'broker', '--port', '01883'],
     ['broker', '--host', 'broker', '--json'],
@@ -52,7 +56,7 @@ describe('quickBrokerArgs', () => {
   it('leaves every flag not given undefined (a -c file\'s setting then stands) and the switches off', () => {
     const { flags, debug } = quickBrokerArgs(['broker'])!;
     expect(debug).toBe(false);
-    expect(flags).toMatchObject({ check: false, verbose: false, json: false });
+    expect(flags).toMatchObject({ check: false, verbose: 0, json: false });
     for (const [name, value] of Object.entries(flags)) if (!['check', 'verbose', 'json'].includes(name)) expect([name, value]).toEqual([name, undefined]);
   });
 
@@ -75,7 +79,6 @@ describe('quickBrokerArgs', () => {
     ['broker', '--port', '70000'],
     ['broker', '--port', '-1'],
     ['broker', '--port', '1', '--port', '2'],
-    ['broker', '-v', '--verbose'],
     ['broker', '--host', ''],
     ['broker', '--host', '-v'],
     ['broker', '--ws-port', '1883'],
@@ -107,7 +110,7 @@ describe('quickBrokerArgs', () => {
   it('leaves to yargs forms that yargs still runs the broker with', async () => {
     for (const argv of [['broker', '-p1884'], ['broker', '-vd'], ['broker', '--wsPort', '9001']]) {
       runBroker.mockClear();
-      expect(await yargsOptions(argv)).toMatchObject(argv[1] === '-p1884' ? { flags: { port: 1884 } } : argv[1] === '-vd' ? { flags: { verbose: true }, debug: true } : { flags: { 'ws-port': 9001 } });
+      expect(await yargsOptions(argv)).toMatchObject(argv[1] === '-p1884' ? { flags: { port: 1884 } } : argv[1] === '-vd' ? { flags: { verbose: 1 }, debug: true } : { flags: { 'ws-port': 9001 } });
     }
   });
 });

@@ -136,12 +136,12 @@ describe('mqt broker (running)', () => {
     const lines = broker.stdout().split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(new RegExp(`^${time} connect +watcher from 127\\.0\\.0\\.1 \\(MQTT 5, new session\\)$`)),
+        expect.stringMatching(new RegExp(`^${time} connect +watcher from 127\\.0\\.0\\.1 on tcp:${broker.port} \\(MQTT 5, new session\\)$`)),
         expect.stringMatching(new RegExp(`^${time} subscribe +watcher status/\\+ qos 1$`)),
-        expect.stringMatching(new RegExp(`^${time} connect +doomed from 127\\.0\\.0\\.1 \\(MQTT 3\\.1\\.1, new session\\)$`)),
+        expect.stringMatching(new RegExp(`^${time} connect +doomed from 127\\.0\\.0\\.1 on tcp:${broker.port} \\(MQTT 3\\.1\\.1, new session\\)$`)),
         expect.stringMatching(new RegExp(`^${time} will +doomed to status/doomed \\(qos 1, 7 bytes\\)$`)),
-        expect.stringMatching(new RegExp(`^${time} disconnect +doomed \\(socket closed\\)$`)),
-        expect.stringMatching(new RegExp(`^${time} disconnect +watcher \\(sent DISCONNECT\\)$`)),
+        expect.stringMatching(new RegExp(`^${time} disconnect +doomed on tcp:${broker.port} \\(socket closed\\)$`)),
+        expect.stringMatching(new RegExp(`^${time} disconnect +watcher on tcp:${broker.port} \\(sent DISCONNECT\\)$`)),
       ]),
     );
     expect(await stop(broker)).toEqual({ code: 0, signal: null });
@@ -237,7 +237,7 @@ describe('mqt broker (errors)', () => {
     [['--port', '70000'], "--port must be a whole number from 0 to 65535, got '70000'"],
     [['-p', '1.5'], "--port must be a whole number from 0 to 65535, got '1.5'"],
     [['--port', '1', '--port', '2'], '--port was given more than once'],
-    [['--port'], '--port needs a value'],
+    [['--port'], '-p/--port needs a value'],
     [['--ws-port', '65536'], "--ws-port must be a whole number from 0 to 65535, got '65536'"],
     [['--max-inflight', '0'], "--max-inflight must be a whole number from 1 to 65535, got '0'"],
     [['--max-queued', 'lots'], "--max-queued must be a whole number from 1 to 100000000, got 'lots'"],
@@ -245,7 +245,7 @@ describe('mqt broker (errors)', () => {
     [['--max-keepalive', '-5'], "--max-keepalive must be a whole number from 1 to 65535, got '-5'"],
     [['--port', '2000', '--ws-port', '2000'], '--ws-port must differ from --port'],
     [['--host', ''], '--host needs an address or a host name'],
-    [['--bogus'], 'Unknown argument: bogus'],
+    [['--bogus'], 'unknown option --bogus'],
   ])('mqt broker %j: one-line usage error, exit 1', async (args, message) => {
     const result = await spawnMqt(['broker', ...args]);
     expectOneLineError(result);

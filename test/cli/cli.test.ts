@@ -48,16 +48,16 @@ describe('mqt (top level)', () => {
     // -h is the host and -v is verbose in the client commands, so neither is help or version.
     ['-h is not help', { argv: ['-h'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
     ['-v is not version', { argv: ['-v'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
-    ['no command', { argv: [], code: 1, stderr: /^mqt: Missing command: choose one of broker, pub, sub, bench, retain-clear, lwt-test, passwd\nUse 'mqt --help'\n$/ }],
+    ['no command', { argv: [], code: 1, stderr: /^mqt: Missing command: choose one of broker, pub, sub, bench, retain-clear, lwt-test, passwd, completion\nUse 'mqt --help'\n$/ }],
     ['unknown command', { argv: ['frobnicate'], code: 1, stderr: /^mqt: unknown command 'frobnicate'\nUse 'mqt --help'\n$/ }],
     ['mistyped command gets a suggestion', { argv: ['pbu', 'x'], code: 1, stderr: /^mqt: unknown command 'pbu' \(did you mean 'pub'\?\)\nUse 'mqt --help'\n$/ }],
-    ['unknown flag on a command (strict)', { argv: ['pub', 't', '--bogus'], code: 1, stderr: /^mqt pub: Unknown argument: bogus\nUse 'mqt pub --help'\n$/ }],
-    ['unknown flag on a command without positionals (strict)', { argv: ['sub', '--bogus'], code: 1, stderr: /^mqt sub: Unknown argument: bogus\nUse 'mqt sub --help'\n$/ }],
+    ['unknown flag on a command (strict)', { argv: ['pub', 't', '--bogus'], code: 1, stderr: /^mqt pub: unknown option --bogus\nUse 'mqt pub --help'\n$/ }],
+    ['unknown flag on a command without positionals (strict)', { argv: ['sub', '--bogus'], code: 1, stderr: /^mqt sub: unknown option --bogus\nUse 'mqt sub --help'\n$/ }],
     // yargs reads `--bogus sub` as --bogus=sub, so no command was given: the hint must not name sub.
     ['unknown flag swallowing the command word', { argv: ['--bogus', 'sub'], code: 1, stderr: /^mqt: .+\nUse 'mqt --help'\n$/ }],
     ['nothing to publish', { argv: ['pub'], code: 1, stderr: /^mqt pub: .+\nUse 'mqt pub --help'\n$/ }],
-    ['value outside the choices', { argv: ['pub', 't', 'm', '--encoding', 'bogus'], code: 1, stderr: 'mqt pub: --encoding takes utf8, hex or base64, not "bogus"\nUse \'mqt pub --help\'\n' }],
-    ['a flag without its value', { argv: ['broker', '--password-file'], code: 1, stderr: "mqt broker: --password-file needs a value\nUse 'mqt broker --help'\n" }],
+    ['value outside the choices', { argv: ['pub', 't', 'm', '--encoding', 'bogus'], code: 1, stderr: "mqt pub: --encoding must be utf8, hex or base64, not 'bogus'\nUse 'mqt pub --help'\n" }],
+    ['a flag without its value', { argv: ['broker', '--password-file'], code: 1, stderr: "mqt broker: --password-file needs a value: a file name\nUse 'mqt broker --help'\n" }],
   ];
 
   it.each(rows)('%s', async (_name, row) => {

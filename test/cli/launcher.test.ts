@@ -33,6 +33,45 @@ describe('bin/mqt.js', () => {
     expect(broker).not.toMatch(/require\("(node:)?http"\)/);
   });
 
+  it('runs `mqt pub` and `mqt sub` from a bundle without yargs and the other commands', () => {
+    assertFreshBuild();
+    const client = readFileSync(join(REPO_ROOT, 'dist', 'cli-client.bundle.cjs'), 'utf8');
+    expect(client).toContain('class MqttClient');
+    for (const name of ['function YargsFactory', 'function createBroker(', 'function runBench(']) expect(client, name).not.toContain(name);
+    // node: modules load on first use (scripts/bundle-cli.mjs lazyBuiltins), not all at start.
+    expect(client).not.toMatch(/let node_(tls|worker_threads|child_process|readline|crypto)=require\(/);
+    // MQTT.js loads its WebSocket and TLS transports on first use.
+    expect(client).toContain("protocols.ws=(client,opts)=>require_ws().streamBuilder(client,opts)");
+  });
+
+  /**
+   * The quick path of pub and sub (src/cli-fast.ts) either runs the line as the whole CLI would,
+   * or hands it on: the launcher's answer is the whole CLI's, byte for byte, for help, usage
+   * errors (yargs') and an error of the command itself (a line the quick path takes).
+   */
+  it.each([
+    [['pub', '--help']],
+    [['sub', '--help']],
+    [['pub', '-q', '5', 't', 'm']],
+    [['sub', '--bogus', 'x']],
+    [['pub', '-t', 'a', 'x', 'y']],
+    [['pub', '-t']],
+    [['pub']],
+    [['pub', 'a/+', 'm']],
+    [['sub', '-c', 'x']],
+  ])('answers `mqt %j` as the whole CLI does', (args) => {
+    assertFreshBuild();
+    // One home for all (no config file; its code cache makes the later runs quick), gone with `dir`.
+    const home = join(dir, 'home');
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache'), NO_COLOR: '1', COLUMNS: '100' };
+    for (const k of ['MQT_URL', 'MQT_USERNAME', 'MQT_PASSWORD']) delete env[k];
+    const launcher = spawnSync(process.execPath, [MQT_BIN, ...args], { encoding: 'utf8', env });
+    const bundle = join(REPO_ROOT, 'dist', 'cli.bundle.cjs');
+    const whole = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(bundle)}).main(${JSON.stringify(args)})`], { encoding: 'utf8', env });
+    expect(launcher.stderr.length + launcher.stdout.length).toBeGreaterThan(0);
+    expect({ status: launcher.status, stdout: launcher.stdout, stderr: launcher.stderr }).toEqual({ status: whole.status, stdout: whole.stdout, stderr: whole.stderr });
+  });
+
   it('says in one line to build when dist/ is missing', () => {
     // A copy of bin/ in a package dir with no dist/, as in a fresh clone before the build.
     mkdirSync(join(dir, 'bin'));
@@ -41,6 +80,7 @@ describe('bin/mqt.js', () => {
     for (const [args, bundle] of [
       [['--help'], 'cli'],
       [['broker'], 'cli-broker'],
+      [['pub', 't', 'm'], 'cli-client'],
     ] as const) {
       const result = spawnSync(process.execPath, [join(dir, 'bin', 'mqt.js'), ...args], { encoding: 'utf8' });
       expect(result.status).toBe(1);

@@ -19,6 +19,13 @@ import { startBroker, type StartedBroker } from '../helpers/start-broker.js';
 const STACK_LINE = /^\s+at .+/m;
 /** Short enough to keep the suite fast, long enough for a loaded machine. */
 const FAST = ['-k', '1', '--timeout', '1.5'];
+/**
+ * mosquitto 2.0.11 checks keep-alives on a timer: its keep-alive will comes up to about 5 s
+ * after 1.5 × keep-alive, and --timeout is how late a will may be.
+ */
+const MOSQUITTO_FAST = ['-k', '1', '--timeout', '6'];
+/** --mode all with MOSQUITTO_FAST: the keep-alive will and the graceful watch take some 13 s together. */
+const SUITE_TIMEOUT_MS = 40_000;
 
 beforeAll(() => assertFreshBuild(['commands/lwt-test.ts', 'commands/lwt-test-run.ts', 'commands/render/lwt-test-output.ts', 'core/client/lwt-test.ts', 'core/client/raw-client.ts']));
 
@@ -75,11 +82,11 @@ describe.concurrent('mqt lwt-test', () => {
       [['--mode', 'kill', '--mode', 'all'], /--mode was given more than once: list the modes with commas/],
       [['-k', '0'], /--keepalive must be a whole number from 1 to 65535, got '0'/],
       [['--timeout', 'soon'], /--timeout must be a number of seconds from 0 to 3600, got 'soon'/],
-      [['--will-qos', '3'], /--will-qos must be a whole number from 0 to 2, got '3'/],
+      [['--will-qos', '3'], /--will-qos must be 0, 1 or 2, not '3'/],
       [['-V', '3.1.1', '--will-delay', '2'], /--will-delay needs MQTT 5, but -V asks for 3\.1\.1/],
       [['--tls'], /the built-in broker has no TLS listener: name the broker to test with -h or -L/],
       [['--will-topic', 'a/+'], /--will-topic: /],
-      [['--bogus'], /Unknown argument: bogus/],
+      [['--bogus'], /unknown option --bogus/],
     ])('%j', async (args, stderr) => {
       refused(await lwt(args), 1, stderr);
     });
@@ -133,10 +140,10 @@ describe.concurrent('mqt lwt-test', () => {
   ] as const;
 
   /** The checks every broker must pass; `target` is the connection flags. */
-  function brokerSuite(target: () => string[]): void {
+  function brokerSuite(target: () => string[], timing: readonly string[] = FAST): void {
     // Every mode passes, on 5 and 3.1.1: the acceptance check of `mqt lwt-test --mode all`.
     it.concurrent.each(VERSIONS)('-V %s --mode all: every mode passes', async (flag, name, flags) => {
-      const r = await lwt([...target(), '-V', flag, '--mode', 'all', ...FAST, ...flags, '--json']);
+      const r = await lwt([...target(), '-V', flag, '--mode', 'all', ...timing, ...flags, '--json']);
       passed(r);
       const all = lines(r);
       expect(all.map((l) => [l.mode, l.result])).toEqual([
@@ -155,7 +162,7 @@ describe.concurrent('mqt lwt-test', () => {
       }
       expect(all.find((l) => l.mode === 'graceful')?.observed).toBe('no will');
       expect(all.find((l) => l.mode === 'takeover')?.takeover?.closed).toBe(true);
-    });
+    }, SUITE_TIMEOUT_MS);
 
     it.concurrent('MQTT 5 will properties arrive as set, the will waits for --will-delay', async () => {
       const r = await lwt([...target(), '--mode', 'kill,disconnect-with-will', '--will-delay', '1', '--will-content-type', 'text/plain', '--will-user-property', 'who=victim', '--will-expiry', '60', '--timeout', '2.5', '--json']);
@@ -181,6 +188,13 @@ describe.concurrent('mqt lwt-test', () => {
       passed(r);
       expect(lines(r).map((l) => l.result)).toEqual(['pass', 'pass']);
     });
+
+    // mqt's broker keeps one deadline per connection: the keep-alive will comes at 1.5 × keep-alive, well within a short --timeout.
+    it.concurrent('--mode keepalive -k 1 --timeout 1: the will comes on time, the row says when it was due', async () => {
+      const r = await lwt(['-p', String(broker.port), '-h', '127.0.0.1', '--mode', 'keepalive', '-k', '1', '--timeout', '1']);
+      passed(r);
+      expect(r.stdout).toMatch(/^keepalive\s+will\s+will\s+1\.\d\d s \(due 1\.50 s\)\s+yes\s+yes\s+yes\s+PASS$/m);
+    });
   });
 
   const gate = needPeers('mosquitto');
@@ -192,14 +206,31 @@ describe.concurrent('mqt lwt-test', () => {
     });
     afterAll(() => mosquitto?.stop());
 
-    brokerSuite(() => ['-L', mosquitto.url]);
+    brokerSuite(() => ['-L', mosquitto.url], MOSQUITTO_FAST);
+
+    // --timeout is how late a will may be. mosquitto's keep-alive timer makes its will come
+    // anywhere from about 1 s to 5 s after 1.5 × keep-alive: with --timeout 0 a late one must
+    // fail, saying by how much, and never read as missing (it is watched for a while longer).
+    it.concurrent('--mode keepalive -k 1 --timeout 0: a will later than due fails with how late it was', async () => {
+      const r = await lwt(['-L', mosquitto.url, '--mode', 'keepalive', '-k', '1', '--timeout', '0', '--json']);
+      expect(r.timedOut).toBe(false);
+      const [line] = lines(r);
+      expect(line).toMatchObject({ mode: 'keepalive', observed: 'will' });
+      if (line!.latencyMs! > 1500) {
+        expect(r.code).toBe(1);
+        expect(line!.problems).toEqual([expect.stringMatching(/^the will came \d+(\.\d+)? s after 1\.5 × keep-alive \(1\.5 s\), \d+(\.\d+)? s later than --timeout 0 s allows/)]);
+        expect(r.stderr).toMatch(/^mqt lwt-test: keepalive failed: the will came .* later than --timeout 0 s allows/);
+      } else {
+        passed(r);
+      }
+    });
 
     it.concurrent('--mode all, as a person sees it', async () => {
-      const r = await lwt(['-L', mosquitto.url, '--mode', 'all', ...FAST]);
+      const r = await lwt(['-L', mosquitto.url, '--mode', 'all', ...MOSQUITTO_FAST]);
       passed(r);
       expect(r.stdout).toMatch(/^Testing wills on 127\.0\.0\.1:\d+ with MQTT 5\.0\n/);
       expect(r.stdout).toMatch(/\n✔ 5 of 5 modes passed\n$/);
-    });
+    }, SUITE_TIMEOUT_MS);
   });
 
   // ---- TLS ---------------------------------------------------------------------------------

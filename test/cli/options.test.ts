@@ -268,7 +268,7 @@ describe.skipIf(gate.skip)('TLS against mosquitto, certificates made by openssl'
     ['an expired certificate', () => [...to(port.expired), ...ca()], /^mqt pub: the certificate of 127\.0\.0\.1:\d+ has expired: the broker needs a new one \(or use --insecure to skip the check, for tests only\)\n$/],
     ['a missing client certificate', () => [...to(port.clientCert), ...ca()], /^mqt pub: (the TLS handshake with 127\.0\.0\.1:\d+ failed: the broker may require a client certificate \(--cert, --key\)|127\.0\.0\.1:\d+ closed the connection before accepting it: .*)\n$/],
     // mosquitto reads the ClientHello as a bad CONNECT and hangs up.
-    ['TLS to a plain MQTT port', () => ['-h', '127.0.0.1', '-p', String(mosq.port), ...ca()], /^mqt pub: 127\.0\.0\.1:\d+ closed the connection before accepting it: is it an MQTT endpoint\? If it does not use TLS, connect with mqtt:\/\/ \(no --cafile\)\.\n$/],
+    ['TLS to a plain MQTT port', () => ['-h', '127.0.0.1', '-p', String(mosq.port), ...ca()], /^mqt pub: 127\.0\.0\.1:\d+ closed the connection during the TLS handshake: the port probably does not speak TLS; for plain MQTT use mqtt:\/\/ and no TLS options\n$/],
     ['plain MQTT to a TLS port', () => to(port.good), /^mqt pub: 127\.0\.0\.1:\d+ closed the connection before accepting it: is it an MQTT endpoint\?\n$/],
     ['a CA file that does not exist', () => [...to(port.good), '--cafile', join(certs, 'nope.pem')], /^mqt pub: cannot read the CA file '.*nope\.pem': no such file\n$/],
   ] as [string, () => string[], RegExp][])('explains %s, exit 1', async (_n, args, stderr) => {

@@ -97,10 +97,10 @@ describe('mqt pub: usage errors (no broker is contacted)', () => {
   const at = ['-h', '127.0.0.1', '-p', '9'];
   const usage = (message: string): RegExp => new RegExp(`^mqt pub: ${message}\\nUse 'mqt pub --help'\\n$`);
   const rows: [name: string, argv: string[], stderr: RegExp, env?: Record<string, string>][] = [
-    ['an unknown flag', ['t', 'm', '--bogus'], usage('Unknown argument: bogus')],
-    ['a QoS out of range', ['t', 'm', '-q', '3'], usage("--qos must be a whole number from 0 to 2, got '3'")],
-    ['a QoS that is not a number', ['t', 'm', '-q', 'abc'], usage("--qos must be a whole number from 0 to 2, got 'abc'")],
-    ['-q without a value', ['t', 'm', '-q'], usage('-q needs a value')],
+    ['an unknown flag', ['t', 'm', '--bogus'], usage('unknown option --bogus')],
+    ['a QoS out of range', ['t', 'm', '-q', '3'], usage("-q/--qos must be 0, 1 or 2, not '3'")],
+    ['a QoS that is not a number', ['t', 'm', '-q', 'abc'], usage("-q/--qos must be 0, 1 or 2, not 'abc'")],
+    ['-q without a value', ['t', 'm', '-q'], usage('-q/--qos needs a value: 0, 1 or 2')],
     // [MQTT-3.3.2-2] no wildcards in a PUBLISH topic.
     ['a wildcard topic', ['a/#', 'm'], usage(`Topic name "a/#" must not contain the wildcards '\\+' or '#' \\[MQTT-3\\.3\\.2-2\\]`)],
     ['a + in a -t topic', ['-t', 'a/+/b', '-m', 'm'], usage('-t: Topic name "a/\\+/b" must not contain the wildcards.*')],
@@ -127,7 +127,7 @@ describe('mqt pub: usage errors (no broker is contacted)', () => {
     ['a wildcard response topic', ['t', 'm', '--response-topic', 'r/#'], usage('--response-topic: Topic name "r/#" must not contain the wildcards.*')],
     ['--payload-format-indicator on bytes that are not UTF-8', ['t', 'ff', '--encoding', 'hex', '--payload-format-indicator'], usage('--payload-format-indicator says UTF-8, but the payload is not valid UTF-8')],
     ['--encoding with -n', ['t', '-n', '--encoding', 'hex'], usage('--encoding decodes a payload you give; -n has none to decode')],
-    ['an unknown encoding', ['t', 'm', '--encoding', 'rot13'], usage('--encoding takes utf8, hex or base64, not "rot13"')],
+    ['an unknown encoding', ['t', 'm', '--encoding', 'rot13'], usage("--encoding must be utf8, hex or base64, not 'rot13'")],
     ['a bad --size', ['t', '--size', 'big'], usage("--size must be a whole number from 0 to 268435451, got 'big'")],
     ['a bad port', ['t', 'm', '-p', '70000'], usage("--port: a port is a whole number from 1 to 65535, got '70000'")],
     ['a bad keepalive', ['t', 'm', '-k', 'abc'], usage("--keepalive must be a whole number from 0 to 65535, got 'abc'")],
@@ -146,7 +146,7 @@ describe('mqt pub: usage errors (no broker is contacted)', () => {
     ['a password without a user before 5', ['t', 'm', '-P', 'x', '-V', '3.1.1'], usage('a password needs a user name \\(-u\\) before MQTT 5')],
     ['--will-payload without --will-topic', ['t', 'm', '--will-payload', 'x', '--will-delay', '5'], usage('--will-payload, --will-delay need --will-topic')],
     ['a wildcard will topic', ['t', 'm', '--will-topic', 'w/+'], usage('--will-topic: Topic name "w/\\+" must not contain the wildcards.*')],
-    ['a bad will QoS', ['t', 'm', '--will-topic', 'w', '--will-qos', '3'], usage("--will-qos must be a whole number from 0 to 2, got '3'")],
+    ['a bad will QoS', ['t', 'm', '--will-topic', 'w', '--will-qos', '3'], usage("--will-qos must be 0, 1 or 2, not '3'")],
     ['-D will without a will', ['t', 'm', '-D', 'will', 'content-type', 'x'], usage('-D will needs --will-topic')],
     ['--cert without --key', ['t', 'm', '--cert', '/c.pem'], usage('--cert and --key go together: give both')],
     ['a bad --tls-version', ['t', 'm', '--tls-version', 'sslv3'], usage("--tls-version: unknown TLS version 'sslv3'; use tlsv1\\.2 or tlsv1\\.3 \\(tlsv1\\.1 if the broker is old\\)")],

@@ -18,9 +18,13 @@ describe('README', () => {
   });
 
   it('shows the library import with the public API names', () => {
-    expect(section('Library')).toContain(
-      "import { encode, Parser, MqttError, ReasonCode, validateTopicName, validateTopicFilter, topicMatches, TopicTrie } from 'mqt'",
-    );
+    expect(section('Library')).toContain("import { createBroker, encode, Parser, ReasonCode, TopicTrie, type ClientInfo } from 'mqt'");
+    for (const name of ['MqttError', 'validateTopicName', 'validateTopicFilter', 'topicMatches', 'startBridge']) expect(section('Library')).toContain(`\`${name}`);
+  });
+
+  it('has a section per command, moving from mosquitto, exit codes and benchmarks', () => {
+    for (const command of ['pub', 'sub', 'broker', 'bench', 'retain-clear', 'lwt-test', 'passwd']) expect(readme).toContain(`\n### \`mqt ${command}\``);
+    for (const title of ['Installing', 'Moving from mosquitto', 'Exit codes', 'Benchmarks', 'Testing']) expect(section(title).length).toBeGreaterThan(200);
   });
 
   it('names only npm scripts that package.json has', () => {

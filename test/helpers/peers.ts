@@ -14,11 +14,11 @@ import { delimiter, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 /** Peers by the name MQT_TEST_NO_PEERS uses. MQTT.js is a dependency and always there. */
-export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium' | 'groff';
-export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff'];
+export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium' | 'groff' | 'man' | 'zsh' | 'fish';
+export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish'];
 
 /** The Debian packages that provide every peer, for the hint. */
-export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base';
+export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base man-db zsh fish';
 
 /** What a peer is called in messages. */
 const LABEL: Record<PeerName, string> = {
@@ -27,6 +27,9 @@ const LABEL: Record<PeerName, string> = {
   paho: 'Python paho-mqtt',
   chromium: 'headless Chromium',
   groff: 'groff (man page rendering)',
+  man: 'man (man-db)',
+  zsh: 'zsh',
+  fish: 'fish',
 };
 
 export interface Peers {
@@ -40,6 +43,11 @@ export interface Peers {
   chromium: string | undefined;
   /** groff, to render and lint the man pages. */
   groff: string | undefined;
+  /** man (man-db), to show a page with `man -l` as a user would. */
+  man: string | undefined;
+  /** Shells the completion scripts are loaded into (bash is always there). */
+  zsh: string | undefined;
+  fish: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -86,6 +94,9 @@ export function detectPeers(env: Env = process.env): Peers {
     python,
     chromium: hidden.has('chromium') ? undefined : chromiumPath(env),
     groff: hidden.has('groff') ? undefined : onPath('groff', env),
+    man: hidden.has('man') ? undefined : onPath('man', env),
+    zsh: hidden.has('zsh') ? undefined : onPath('zsh', env),
+    fish: hidden.has('fish') ? undefined : onPath('fish', env),
   };
 }
 
@@ -112,6 +123,7 @@ export function missingPeers(found: Peers, needs: readonly PeerName[]): PeerName
     if (name === 'mosquitto-clients') return found.mosquittoPub === undefined || found.mosquittoSub === undefined;
     if (name === 'chromium') return found.chromium === undefined;
     if (name === 'groff') return found.groff === undefined;
+    if (name === 'man' || name === 'zsh' || name === 'fish') return found[name] === undefined;
     return found.python === undefined;
   });
 }

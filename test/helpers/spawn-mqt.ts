@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The launcher the package installs as `mqt`; it runs the bundled CLI, dist/cli.bundle.cjs (`mqt broker`: dist/cli-broker.bundle.cjs). */
+/** The launcher the package installs as `mqt`; it runs the bundled CLI, dist/cli.bundle.cjs (`mqt broker`: dist/cli-broker.bundle.cjs; `mqt pub`/`sub`: dist/cli-client.bundle.cjs first). */
 export const MQT_BIN = fileURLToPath(new URL('../../bin/mqt.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
@@ -107,7 +107,7 @@ export function assertFreshBuild(sources?: readonly string[]): void {
     newest = Math.max(newest, builtAt);
   }
   // bin/mqt.js runs the bundles made from dist/ (scripts/bundle-cli.mjs): `tsc` alone leaves them behind.
-  for (const name of ['cli.bundle.cjs', 'cli-broker.bundle.cjs']) {
+  for (const name of ['cli.bundle.cjs', 'cli-broker.bundle.cjs', 'cli-client.bundle.cjs']) {
     const bundle = join(REPO_ROOT, 'dist', name);
     if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest) {
       throw new Error(`dist/${name} is missing or older than dist/: run 'npm run build' first`);

@@ -21,6 +21,12 @@ function single(flag: string, value: unknown): string {
   return String(value);
 }
 
+/** "0, 1 or 2" for the whole numbers from min to max. */
+function listed(min: number, max: number): string {
+  const all = Array.from({ length: max - min + 1 }, (_, i) => String(min + i));
+  return all.length === 1 ? all[0]! : `${all.slice(0, -1).join(', ')} or ${all.at(-1)}`;
+}
+
 /**
  * A yargs coerce for a whole number in [min, max]. Used without `type: 'number'`, which would
  * turn 'abc' into NaN before the message could quote it.
@@ -29,7 +35,11 @@ export function integer(flag: string, min: number, max: number): (value: unknown
   return (value: unknown): number => {
     const text = single(flag, value);
     const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max}, got '${text}'`);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      // A handful of values (QoS, retain handling) reads better listed: "must be 0, 1 or 2".
+      if (max - min <= 3) throw new Error(`--${flag} must be ${listed(min, max)}, not '${text}'`);
+      throw new Error(`--${flag} must be a whole number from ${min} to ${max}, got '${text}'`);
+    }
     return n;
   };
 }

@@ -1,11 +1,12 @@
 /**
- * How `mqt bench` looks: the summary table of one run, the comparison table of --compare, the
+ * How `mqt bench` looks: the summary table of one run, the comparison table of --compare (its
+ * "better" column in words, so it reads without colour), the
  * spinner's progress text and a per-second sparkline. Pure functions over the plain data of
  * src/core/bench/report.ts and compare.ts; the caller picks the chalk instance (level 0 in a
  * pipe or with NO_COLOR, which makes the text plain and stable) and whether to show a sparkline.
  */
 import type { ChalkInstance } from 'chalk';
-import type { CompareSummary, MetricDef, MetricStats } from '../../core/bench/compare.js';
+import { NOISE, type Better, type CompareSummary, type MetricDef, type MetricStats } from '../../core/bench/compare.js';
 import { formatBytes, formatCount, formatMs, formatRate, LATENCY_COLUMNS, type BenchSummary, type SummaryLine, type Tone } from '../../core/bench/report.js';
 import type { BenchConfig, BenchProgress } from '../../core/bench/types.js';
 
@@ -86,43 +87,70 @@ function ratioText(ratio: number | null): string {
 
 function ratioTone(m: MetricDef, ratio: number | null): Tone {
   if (ratio === null) return 'plain';
-  // Within 5 % is noise on a shared machine; beyond it, say which way it went.
-  if (Math.abs(ratio - 1) < 0.05) return 'plain';
+  // Within NOISE (5 %) is noise on a shared machine; beyond it, say which way it went.
+  if (Math.abs(ratio - 1) < NOISE) return 'plain';
   return (ratio > 1) === (m.better === 'higher') ? 'good' : 'warn';
 }
 
 /** The comparison: per metric, each target's median, its min–max spread and the ratio to the first target. */
 export function renderCompare(s: CompareSummary, c: ChalkInstance, title: string, config: string): string {
   const out: string[] = [c.bold(title), c.dim(config), c.dim(`${s.rounds} round${s.rounds === 1 ? '' : 's'} per target, run round by round (A B A B …); medians, min–max, ratio to ${s.targets[0] ?? 'the first'}`), ''];
-  const header = ['', ...s.targets.flatMap((t) => [t, ''])];
+  const header = ['', ...s.targets.flatMap((t) => [t, '']), 'better'];
   type Cell = { text: string; tone: Tone };
   const rows: Cell[][] = [];
+  const none: Cell = { text: '', tone: 'plain' };
   for (const m of s.metrics) {
     const stats = s.rows.map((r) => r.metrics[m.key] ?? null);
     if (stats.every((x) => x === null)) continue;
     const unit = m.unit === 'B' ? '' : ` (${m.unit})`;
-    rows.push([{ text: `${m.label}${unit}`, tone: 'plain' }, ...stats.flatMap((x: MetricStats | null, t) => medianCells(m, x, t))]);
-    rows.push([{ text: '', tone: 'plain' }, ...stats.flatMap((x: MetricStats | null) => [{ text: x === null ? '' : `${metricValue(m, x.min)}–${metricValue(m, x.max)}`, tone: 'dim' as Tone }, { text: '', tone: 'plain' as Tone }])]);
+    const better = s.better[m.key] ?? { winner: null, factor: null, overlap: false };
+    const measured = stats.filter((x) => x !== null).length;
+    rows.push([
+      { text: `${m.label}${unit}`, tone: 'plain' },
+      ...stats.flatMap((x: MetricStats | null, t) => medianCells(m, x, t, better.winner === t)),
+      measured < 2 ? none : betterCell(m, better, s.targets),
+    ]);
+    rows.push([{ text: '', tone: 'plain' }, ...stats.flatMap((x: MetricStats | null) => [{ text: x === null ? '' : `${metricValue(m, x.min)}–${metricValue(m, x.max)}`, tone: 'dim' as Tone }, none]), none]);
   }
   // Connections carry no messages to lose.
-  if (s.scenario !== 'conn') rows.push([{ text: 'lost / dup / ooo', tone: 'plain' }, ...s.rows.flatMap((r) => [{ text: `${formatCount(r.lost)} / ${formatCount(r.duplicated)} / ${formatCount(r.outOfOrder)}`, tone: (r.ok ? (r.lost + r.duplicated + r.outOfOrder === 0 ? 'good' : 'warn') : 'bad') as Tone }, { text: '', tone: 'plain' as Tone }])]);
-  const texts = alignColumns([header, ...rows.map((r) => r.map((cell) => cell.text))], [true, ...s.targets.flatMap(() => [false, false])]);
+  if (s.scenario !== 'conn') {
+    const fewer = s.fewerFailures;
+    rows.push([
+      { text: 'lost / dup / ooo', tone: 'plain' },
+      ...s.rows.flatMap((r) => [{ text: `${formatCount(r.lost)} / ${formatCount(r.duplicated)} / ${formatCount(r.outOfOrder)}`, tone: (r.ok ? (r.lost + r.duplicated + r.outOfOrder === 0 ? 'good' : 'warn') : 'bad') as Tone }, none]),
+      fewer === null ? { text: 'same', tone: 'dim' } : { text: `${s.targets[fewer]} fewer`, tone: 'good' },
+    ]);
+  }
+  const texts = alignColumns([header, ...rows.map((r) => r.map((cell) => cell.text))], [true, ...s.targets.flatMap(() => [false, false]), true]);
   const [head, ...body] = texts;
   out.push(c.dim(`${INDENT}${head!.join('  ').trimEnd()}`));
   body.forEach((cells, i) => {
     const row = rows[i]!;
     out.push(`${INDENT}${cells.map((text, j) => tone(c, row[j]!.tone, text)).join('  ')}`.trimEnd());
   });
+  out.push('', c.dim(`${INDENT}better: whose median is better, and how many times the next best; within ${NOISE * 100} % is "≈ same"; "ranges overlap": some rounds went the other way`));
   if (!s.ok) out.push('', c.red.bold(`FAILED: ${s.problems.join('; ')}`));
   return `${out.join('\n')}\n`;
 }
 
-function medianCells(m: MetricDef, x: MetricStats | null, target: number): { text: string; tone: Tone }[] {
+function medianCells(m: MetricDef, x: MetricStats | null, target: number, best: boolean): { text: string; tone: Tone }[] {
   if (x === null) return [{ text: '-', tone: 'dim' }, { text: '', tone: 'plain' }];
   return [
-    { text: metricValue(m, x.median), tone: 'plain' },
+    { text: metricValue(m, x.median), tone: best ? 'good' : 'plain' },
     { text: target === 0 ? '' : ratioText(x.ratio), tone: ratioTone(m, x.ratio) },
   ];
+}
+
+/** In words, so it reads without colour: "builtin 1.80× faster", "≈ same". */
+export function betterText(m: MetricDef, b: Better, targets: readonly string[]): string {
+  if (b.winner === null) return '≈ same';
+  const name = targets[b.winner] ?? `target ${b.winner + 1}`;
+  const how = b.factor === null ? `${name} ${m.better === 'higher' ? 'higher' : 'lower'}` : `${name} ${b.factor.toFixed(2)}× ${m.word}`;
+  return b.overlap ? `${how} (ranges overlap)` : how;
+}
+
+function betterCell(m: MetricDef, b: Better, targets: readonly string[]): { text: string; tone: Tone } {
+  return { text: betterText(m, b, targets), tone: b.winner === null ? 'dim' : b.overlap ? 'plain' : 'good' };
 }
 
 /** The spinner's text while a run goes on, e.g. `pub QoS 1 · 45,000/100,000 sent · 41,800 delivered · 52,310 msg/s · 1.2 s`. */

@@ -51,9 +51,29 @@ export type BrokerLogRecord =
       protocolVersion: 3 | 4 | 5;
       username?: string | undefined;
       remoteAddress?: string | undefined;
+      /** The listener it came in on, as listenerLabel() names it (tcp:1883, ws:8080, a file's name). */
+      listener?: string | undefined;
       sessionPresent: boolean;
     }
-  | { event: 'disconnect'; clientId: string; remoteAddress?: string | undefined; reason: string }
+  | { event: 'disconnect'; clientId: string; remoteAddress?: string | undefined; listener?: string | undefined; reason: string }
+  /**
+   * One PUBLISH on the wire (-v -v, or log_type debug/all): read from the client ('received')
+   * or written to it ('sent'), in mosquitto's fields: dup, QoS, retain, packet id (0 at QoS 0).
+   */
+  | {
+      event: 'publish';
+      direction: 'received' | 'sent';
+      clientId: string;
+      listener?: string | undefined;
+      topic: string;
+      qos: number;
+      retain: boolean;
+      dup: boolean;
+      packetId: number;
+      payloadBytes: number;
+    }
+  /** PUBLISH lines left out in the last second, past the limit of `perSecond`. */
+  | { event: 'publish-suppressed'; count: number; perSecond: number }
   /** `qos` when granted; `reasonCode` and `reason` when refused. */
   | { event: 'subscribe'; clientId: string; topicFilter: string; qos?: number; reasonCode?: number; reason?: string }
   | { event: 'unsubscribe'; clientId: string; topicFilter: string }
@@ -101,6 +121,21 @@ export function clock(time: Date): string {
   return `${pad(time.getHours())}:${pad(time.getMinutes())}:${pad(time.getSeconds())}.${pad(time.getMilliseconds(), 3)}`;
 }
 
+/** ` on LISTENER`, or nothing when the listener is not known. */
+function on(listener: string | undefined): string {
+  return listener !== undefined ? ` on ${printable(listener)}` : '';
+}
+
+/**
+ * A listener as the log names it: its name (tcp:1883, ws:8080, or a configuration's), with the
+ * port it was given when it asked for port 0 (the plan named it `tcp:0` before it was bound).
+ */
+export function listenerLabel(listener: { readonly name: string; readonly port: number | undefined } | undefined): string | undefined {
+  if (listener === undefined) return undefined;
+  const m = /^([a-z]+):0(#\d+)?$/.exec(listener.name);
+  return m !== null && listener.port !== undefined ? `${m[1]}:${listener.port}${m[2] ?? ''}` : listener.name;
+}
+
 /** The event name, padded so the client ids line up in a column (padding outside the colour codes). */
 function label(event: string, color: (s: string) => string): string {
   return `${color(event)}${' '.repeat(Math.max(1, 12 - event.length))}`;
@@ -135,10 +170,18 @@ export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance):
       if (record.username !== undefined) details.push(`user ${printable(record.username)}`);
       details.push(record.sessionPresent ? 'session resumed' : 'new session');
       const from = record.remoteAddress !== undefined ? ` from ${record.remoteAddress}` : '';
-      return `${at} ${label('connect', c.green)}${c.bold(printable(record.clientId))}${from} (${details.join(', ')})\n`;
+      return `${at} ${label('connect', c.green)}${c.bold(printable(record.clientId))}${from}${on(record.listener)} (${details.join(', ')})\n`;
     }
     case 'disconnect':
-      return `${at} ${label('disconnect', c.yellow)}${c.bold(printable(record.clientId))} (${oneLine(REASON_TEXT[record.reason] ?? record.reason)})\n`;
+      return `${at} ${label('disconnect', c.yellow)}${c.bold(printable(record.clientId))}${on(record.listener)} (${oneLine(REASON_TEXT[record.reason] ?? record.reason)})\n`;
+    case 'publish': {
+      // mosquitto's words and fields, so a mosquitto user reads it at a glance (and greps it the same way).
+      const who = record.direction === 'received' ? 'Received PUBLISH from' : 'Sending PUBLISH to';
+      const flags = `d${record.dup ? 1 : 0}, q${record.qos}, r${record.retain ? 1 : 0}, m${record.packetId}`;
+      return `${at} ${who} ${c.bold(printable(record.clientId))} (${flags}, '${escapeControls(record.topic)}', ... (${record.payloadBytes} bytes))\n`;
+    }
+    case 'publish-suppressed':
+      return `${at} ${c.dim(`… ${record.count} more PUBLISH lines suppressed in the last second (at most ${record.perSecond} a second)`)}\n`;
     case 'subscribe': {
       const result =
         record.reasonCode !== undefined
@@ -185,6 +228,11 @@ export function bridgeText(record: Extract<BrokerLogRecord, { event: 'bridge' }>
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
+/** Control characters as \uXXXX, the rest as it is: a topic inside quotes, on one safe line. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * A free-text message on one safe line: its first line (the rest of a stack is for --debug),
  * with control characters escaped, since error texts may quote what a client sent.
@@ -192,5 +240,5 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 export function oneLine(text: string): string {
   const nl = text.indexOf('\n');
   const first = (nl < 0 ? text : text.slice(0, nl)).trim();
-  return first.replace(CONTROL, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeControls(first);
 }

@@ -45,17 +45,36 @@ export function jsonLine(r: LwtModeResult): string {
   return `${JSON.stringify(o)}\n`;
 }
 
-/** 1.234 s, or 12 ms under a second. */
+/** The most characters duration() writes, whatever the value ("1000 ms", "10.00 s", "10000 s", "100.0 h", "49711 d"). */
+export const DURATION_WIDTH = 7;
+
+/**
+ * A duration in at most DURATION_WIDTH characters: 12 ms, 1.50 s, 12.3 s, 345 s, 10.0 h, 12 d.
+ * A will delay or a keep-alive can be days long (up to 2^32 - 1 s), and the table's columns
+ * must hold every value.
+ */
 export function duration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(2)} s`;
+  if (s < 100) return `${s.toFixed(1)} s`;
+  if (s < 10_000) return `${Math.round(s)} s`;
+  if (s < 100 * 3600) return `${(s / 3600).toFixed(1)} h`;
+  return `${Math.round(s / 86_400)} d`;
 }
 
-/** The time column: when the will came, and when it was due when that was not "at once". */
+/**
+ * The time column: when the will came, and when it was due when that was not "at once". The
+ * delay behind the due time is in --json (willDelay); here it would not fit.
+ */
 function timeCell(r: LwtModeResult): string {
   if (r.latencyMs === undefined) return '–';
-  const due = r.dueMs !== undefined && r.dueMs > 0 ? ` (due ${duration(r.dueMs)}${r.willDelay ? `, delay ${r.willDelay} s` : ''})` : '';
+  const due = r.dueMs !== undefined && r.dueMs > 0 ? ` (due ${duration(r.dueMs)})` : '';
   return `${duration(r.latencyMs)}${due}`;
 }
+
+/** The widest time cell: two durations at their widest. */
+const TIME_WIDTH = `${'x'.repeat(DURATION_WIDTH)} (due ${'x'.repeat(DURATION_WIDTH)})`.length;
 
 const yesNo = (b: boolean | undefined): string => (b === undefined ? '–' : b ? 'yes' : 'no');
 
@@ -63,7 +82,7 @@ const COLUMNS = [
   ['MODE', 20],
   ['EXPECTED', 9],
   ['OBSERVED', 9],
-  ['TIME', 28],
+  ['TIME', TIME_WIDTH],
   ['PAYLOAD', 8],
   ['QOS', 4],
   ['RETAIN', 7],

@@ -3,7 +3,9 @@
  * A B A B …, so drift of the machine (heat, other load, a growing heap) spreads over every
  * target instead of landing on the last one. Per target and metric: the median over the
  * rounds, the spread (min–max: with three rounds an interquartile range says nothing more),
- * and the ratio of the median to the first target's median. Plain data, no rendering.
+ * and the ratio of the median to the first target's median; per metric, which target is
+ * better (rates higher, latency, CPU and memory lower) and how many times the next best, so
+ * nobody has to work out which way a bare ratio points. Plain data, no rendering.
  */
 import { benchJson, verdict, type BenchJson } from './report.js';
 import type { BenchResult, Scenario } from './types.js';
@@ -14,24 +16,28 @@ export interface MetricDef {
   unit: 'msg/s' | 'conn/s' | 'ms' | 's' | 'B';
   /** Which way is better, so a ratio can be read at a glance. */
   better: 'higher' | 'lower';
+  /** The word for the better side: "1.8× faster" (rates), "lower" (latency), "less" (CPU, memory). */
+  word: 'faster' | 'lower' | 'less';
   value(r: BenchResult): number | undefined;
 }
 
 const MESSAGE_METRICS: readonly MetricDef[] = [
-  { key: 'publishRate', label: 'publish rate', unit: 'msg/s', better: 'higher', value: (r) => r.publishRate },
-  { key: 'deliveryRate', label: 'delivery rate', unit: 'msg/s', better: 'higher', value: (r) => (r.expected > 0 ? r.deliveryRate : undefined) },
-  { key: 'ackP50', label: 'ack p50', unit: 'ms', better: 'lower', value: (r) => r.ackLatency?.p50 },
-  { key: 'ackP99', label: 'ack p99', unit: 'ms', better: 'lower', value: (r) => r.ackLatency?.p99 },
-  { key: 'deliveryP50', label: 'delivery p50', unit: 'ms', better: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p50 : undefined) },
-  { key: 'deliveryP99', label: 'delivery p99', unit: 'ms', better: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p99 : undefined) },
-  { key: 'brokerCpu', label: 'broker cpu', unit: 's', better: 'lower', value: (r) => r.cpu.brokerSeconds },
+  { key: 'publishRate', label: 'publish rate', unit: 'msg/s', better: 'higher', word: 'faster', value: (r) => r.publishRate },
+  { key: 'deliveryRate', label: 'delivery rate', unit: 'msg/s', better: 'higher', word: 'faster', value: (r) => (r.expected > 0 ? r.deliveryRate : undefined) },
+  { key: 'ackP50', label: 'ack p50', unit: 'ms', better: 'lower', word: 'lower', value: (r) => r.ackLatency?.p50 },
+  { key: 'ackP99', label: 'ack p99', unit: 'ms', better: 'lower', word: 'lower', value: (r) => r.ackLatency?.p99 },
+  { key: 'deliveryP50', label: 'delivery p50', unit: 'ms', better: 'lower', word: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p50 : undefined) },
+  { key: 'deliveryP99', label: 'delivery p99', unit: 'ms', better: 'lower', word: 'lower', value: (r) => (r.deliveryLatency.count > 0 ? r.deliveryLatency.p99 : undefined) },
+  { key: 'brokerCpu', label: 'broker cpu', unit: 's', better: 'lower', word: 'less', value: (r) => r.cpu.brokerSeconds },
+  { key: 'brokerRss', label: 'broker RSS', unit: 'B', better: 'lower', word: 'less', value: (r) => r.brokerRssBytes },
 ];
 
 const CONN_METRICS: readonly MetricDef[] = [
-  { key: 'connRate', label: 'connect rate', unit: 'conn/s', better: 'higher', value: (r) => r.conn?.rate },
-  { key: 'connackP50', label: 'CONNACK p50', unit: 'ms', better: 'lower', value: (r) => r.conn?.connackLatency.p50 },
-  { key: 'connackP99', label: 'CONNACK p99', unit: 'ms', better: 'lower', value: (r) => r.conn?.connackLatency.p99 },
-  { key: 'brokerRss', label: 'broker RSS', unit: 'B', better: 'lower', value: (r) => r.brokerRssBytes },
+  { key: 'connRate', label: 'connect rate', unit: 'conn/s', better: 'higher', word: 'faster', value: (r) => r.conn?.rate },
+  { key: 'connackP50', label: 'CONNACK p50', unit: 'ms', better: 'lower', word: 'lower', value: (r) => r.conn?.connackLatency.p50 },
+  { key: 'connackP99', label: 'CONNACK p99', unit: 'ms', better: 'lower', word: 'lower', value: (r) => r.conn?.connackLatency.p99 },
+  { key: 'brokerCpu', label: 'broker cpu', unit: 's', better: 'lower', word: 'less', value: (r) => r.cpu.brokerSeconds },
+  { key: 'brokerRss', label: 'broker RSS', unit: 'B', better: 'lower', word: 'less', value: (r) => r.brokerRssBytes },
 ];
 
 export function metricsFor(scenario: Scenario): readonly MetricDef[] {
@@ -67,12 +73,59 @@ export interface TargetSummary {
   problems: string[];
 }
 
+/** Differences below this share are noise on a shared machine: neither side is called better. */
+export const NOISE = 0.05;
+
+/** Which target is better at one figure. */
+export interface Better {
+  /** Index of the better target; null when the figures are within NOISE (or fewer than two were measured). */
+  winner: number | null;
+  /**
+   * How many times better than the next best (≥ 1: the higher rate over the lower, the
+   * longer latency over the shorter); null when it is no ratio (the next best is 0, or no winner).
+   */
+  factor: number | null;
+  /** The min–max spreads of the two overlap: some rounds went the other way. */
+  overlap: boolean;
+}
+
+/**
+ * The better of the targets at one metric: the best median, against the next best. Targets
+ * that did not measure it take no part.
+ */
+export function betterOf(m: MetricDef, stats: readonly (MetricStats | null)[]): Better {
+  const ranked = stats
+    .map((s, i) => ({ s, i }))
+    .filter((x): x is { s: MetricStats; i: number } => x.s !== null && Number.isFinite(x.s.median))
+    .sort((a, b) => (m.better === 'higher' ? b.s.median - a.s.median : a.s.median - b.s.median));
+  const best = ranked[0];
+  const next = ranked[1];
+  if (best === undefined || next === undefined) return { winner: null, factor: null, overlap: false };
+  const [hi, lo] = m.better === 'higher' ? [best.s.median, next.s.median] : [next.s.median, best.s.median];
+  const factor = lo > 0 ? hi / lo : null;
+  if (hi === lo || (factor !== null && factor < 1 + NOISE)) return { winner: null, factor: null, overlap: false };
+  const overlap = best.s.min <= next.s.max && next.s.min <= best.s.max;
+  return { winner: best.i, factor, overlap };
+}
+
+/** Fewer lost, duplicated and out-of-order deliveries (all rounds) is better; null when all are equal. */
+export function fewerFailures(rows: readonly TargetSummary[]): number | null {
+  const totals = rows.map((r) => r.lost + r.duplicated + r.outOfOrder);
+  const least = Math.min(...totals);
+  if (totals.every((t) => t === least)) return null;
+  return totals.indexOf(least);
+}
+
 export interface CompareSummary {
   scenario: Scenario;
   targets: string[];
   rounds: number;
   metrics: readonly MetricDef[];
   rows: TargetSummary[];
+  /** By MetricDef.key: which target is better at it. */
+  better: Record<string, Better>;
+  /** The target with the fewest lost, duplicated and out-of-order deliveries; null when all had as many. */
+  fewerFailures: number | null;
   ok: boolean;
   /** Broken guarantees, each prefixed with the target and round. */
   problems: string[];
@@ -134,7 +187,19 @@ export function compareResults(targets: readonly string[], results: readonly (re
       s.ratio = b === null || b === undefined || b.median === 0 ? null : s.median / b.median;
     }
   }
-  return { scenario, targets: [...targets], rounds: Math.max(0, ...rows.map((r) => r.runs)), metrics, rows, ok: problems.length === 0, problems };
+  const better: Record<string, Better> = {};
+  for (const m of metrics) better[m.key] = betterOf(m, rows.map((r) => r.metrics[m.key] ?? null));
+  return {
+    scenario,
+    targets: [...targets],
+    rounds: Math.max(0, ...rows.map((r) => r.runs)),
+    metrics,
+    rows,
+    better,
+    fewerFailures: fewerFailures(rows),
+    ok: problems.length === 0,
+    problems,
+  };
 }
 
 /** `--compare --json`: one object with the summary and every run. */
@@ -145,6 +210,11 @@ export interface CompareJson {
   /** Each target's summary (its problems are in the top-level list), with its broker's pid. */
   targets: (Omit<TargetSummary, 'problems'> & { brokerPid: number | null })[];
   runs: (BenchJson & { round: number })[];
+  /**
+   * By metric key: the better target's name (null within 5 %, or when not measured), how many
+   * times better than the next best, and whether their min–max spreads overlap.
+   */
+  better: Record<string, { target: string | null; factor: number | null; overlap: boolean }>;
   ok: boolean;
   problems: string[];
 }
@@ -171,6 +241,9 @@ export function compareJson(summary: CompareSummary, results: readonly (readonly
       ok: row.ok,
     })),
     runs,
+    better: Object.fromEntries(
+      Object.entries(summary.better).map(([key, b]) => [key, { target: b.winner === null ? null : (summary.targets[b.winner] ?? null), factor: b.factor, overlap: b.overlap }]),
+    ),
     ok: summary.ok,
     problems: summary.problems,
   };

@@ -16,9 +16,11 @@ import { randomInt } from 'node:crypto';
 import { Board, S_ACKED, S_CONN_SETTLED, S_CONNECTED, S_DELIVERED, S_PUBLISHED, S_PUBS_DONE, S_REFUSED, S_UNIQUE } from './board.js';
 import { now } from './clock.js';
 import { Histogram } from './histogram.js';
-import { cpuSecondsOf, listenOverflows, rssOf } from './procstat.js';
+import { kernelTcpDelta, readKernelTcp } from './netstat.js';
+import { cpuSecondsOf, rssOf } from './procstat.js';
 import { makePlan, validateConfig, type Plan } from './scenarios.js';
 import type { ShardInit, ShardReport } from './shard.js';
+import { errorList } from './shard-report.js';
 import type { BenchConfig, BenchProgress, BenchResult, BenchTarget, SubscriberCheck } from './types.js';
 import { LocalShard, WorkerShard, type ShardHandle } from './workers.js';
 
@@ -296,6 +298,9 @@ function mergeFlow(
   const publishEnd = config.qos === 0 ? lastSend : lastAck;
   const from = Number.isFinite(firstSend) ? firstSend : startAt;
   const end = complete ? Math.max(publishEnd, lastDelivery, from) : endAt;
+  // An incomplete run ended by its timeout: the time since anything last happened was waiting.
+  const lastActivity = Math.max(lastSend, lastAck, lastDelivery, from);
+  const waitedMs = complete ? 0 : Math.max(0, end - lastActivity);
   const rows = Math.max(pubPerSecond.length, delPerSecond.length);
   const perSecond: BenchResult['perSecond'] = [];
   // Row k counts what happened in second [k-1, k) of the measured phase.
@@ -315,6 +320,8 @@ function mergeFlow(
     config,
     startedAt,
     durationMs: Math.max(0, end - from),
+    publishMs: Number.isFinite(publishEnd) ? Math.max(0, publishEnd - from) : 0,
+    waitedMs,
     published,
     acknowledged,
     delivered,
@@ -328,16 +335,17 @@ function mergeFlow(
     duplicated,
     outOfOrder,
     subscribers,
-    errors: [...errors].sort((a, b) => a[0] - b[0]).map(([reasonCode, count]) => ({ reasonCode, count })),
+    errors: errorList(errors),
     socketErrors: [...socketErrors].sort((a, b) => a[0].localeCompare(b[0])).map(([code, count]) => ({ code, count })),
     reconnects: 0, // clients are never reconnected: see shard.ts
     cpu,
     brokerRssBytes,
+    histograms: { ack: config.qos === 0 ? undefined : ack.snapshot(), delivery: delivery.snapshot() },
   };
 }
 
 async function runConn(target: BenchTarget, config: BenchConfig, board: Board, handles: ShardHandle[], watch: AbortWatch, onProgress: Progress): Promise<BenchResult> {
-  const overflowsBefore = listenOverflows();
+  const kernelBefore = readKernelTcp();
   const meters = startMeters(target);
   const startedAt = new Date().toISOString();
   const startAt = now();
@@ -362,7 +370,7 @@ async function runConn(target: BenchTarget, config: BenchConfig, board: Board, h
   // Every connection is still open: the broker's memory now is its memory with `conns` clients.
   const brokerRssBytes = target.brokerPid === undefined ? undefined : rssOf(target.brokerPid);
   const cpu = readMeters(target, meters);
-  const overflowsAfter = listenOverflows();
+  const kernel = kernelTcpDelta(kernelBefore, readKernelTcp());
   const reports = await watch.guard(Promise.all(handles.map((h) => h.report())));
   const connack = new Histogram();
   const errors = new Map<number, number>();
@@ -400,18 +408,20 @@ async function runConn(target: BenchTarget, config: BenchConfig, board: Board, h
     duplicated: 0,
     outOfOrder: 0,
     subscribers: [],
-    errors: [...errors].sort((a, b) => a[0] - b[0]).map(([reasonCode, count]) => ({ reasonCode, count })),
+    errors: errorList(errors),
     socketErrors: [...socketErrors].sort((a, b) => a[0].localeCompare(b[0])).map(([code, count]) => ({ code, count })),
     reconnects: 0,
     cpu,
     brokerRssBytes,
+    histograms: { connack: connack.snapshot() },
     conn: {
       attempted,
       connected,
       failed,
       rate: rate(connected, firstOpen, lastConnack),
       connackLatency: connack.summary(),
-      listenOverflows: overflowsBefore === undefined || overflowsAfter === undefined ? undefined : overflowsAfter - overflowsBefore,
+      listenOverflows: kernel?.listenOverflows,
+      kernel,
     },
   };
 }

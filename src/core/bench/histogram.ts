@@ -9,7 +9,7 @@
  * Min, max and the sum are kept exactly beside the counts: max and mean are exact, and a
  * percentile is never reported above the largest value recorded.
  */
-import type { LatencySummary } from './types.js';
+import type { HistogramSnapshot, LatencySummary, PercentilePoint } from './types.js';
 
 /** 1 hour in µs: the largest value kept; larger ones are counted as this. */
 export const HISTOGRAM_HIGHEST_US = 3_600_000_000;
@@ -33,15 +33,8 @@ function bucketsFor(highest: number): number {
 const BUCKET_COUNT = bucketsFor(HISTOGRAM_HIGHEST_US);
 const COUNTS_LENGTH = (BUCKET_COUNT + 1) * SUB_BUCKET_HALF;
 
-/** A histogram as plain data, to cross a worker boundary: only the counters in use. */
-export interface HistogramSnapshot {
-  /** Pairs [index, count, index, count, …]. */
-  counts: number[];
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-}
+// Defined in types.ts (results carry snapshots); re-exported here where it always was.
+export type { HistogramSnapshot };
 
 /** Index of the counter for value v (an integer, 0 ≤ v ≤ HISTOGRAM_HIGHEST_US). */
 function indexOf(v: number): number {
@@ -130,6 +123,31 @@ export class Histogram {
       }
     }
     return this.maxUs;
+  }
+
+  /**
+   * The percentile distribution as HdrHistogram plots it: x on the scale of 1/(1 − p), so each
+   * decade (90 %, 99 %, 99.9 %, …) gets the same width, `perDecade` points per decade from
+   * 0 % to the rank just below the top (1 − 1/count), then the exact max at 100 %. Each value
+   * is valueAtPercentile's, found in one walk over the counters. Empty for an empty histogram.
+   */
+  percentileDistribution(perDecade = 20): PercentilePoint[] {
+    if (this.total === 0) return [];
+    const points: PercentilePoint[] = [{ percentile: 0, ms: this.minUs / 1000 }];
+    const lastX = Math.log10(this.total);
+    const steps = Math.ceil(lastX * perDecade - 1e-9);
+    const counts = this.counts;
+    let i = -1;
+    let seen = 0;
+    for (let k = 1; k <= steps; k++) {
+      const percentile = 100 * (1 - 10 ** -Math.min(k / perDecade, lastX));
+      const wanted = Math.max(1, Math.ceil((percentile * this.total) / 100 - 1e-7));
+      while (seen < wanted && i < COUNTS_LENGTH - 1) seen += counts[++i]!;
+      const highest = lowestAt(i) + widthAt(i) - 1;
+      points.push({ percentile, ms: Math.max(this.minUs, Math.min(highest, this.maxUs)) / 1000 });
+    }
+    points.push({ percentile: 100, ms: this.maxUs / 1000 });
+    return points;
   }
 
   /** Adds every value of `other` to this one: the histogram of the union. */

@@ -8,4 +8,6 @@ export { SequenceChecker, type SequenceResult } from './sequence.js';
 export { PAYLOAD_HEADER_BYTES } from './payload.js';
 export { SCENARIO_PRESETS, QOS0_WINDOW_PER_SUBSCRIBER, MAX_INFLIGHT, validateConfig } from './scenarios.js';
 export { setWorkerScript } from './workers.js';
-export type { Scenario, BenchTarget, BenchConfig, BenchResult, BenchProgress, LatencySummary, SubscriberCheck } from './types.js';
+export { buildHtmlReport, type HtmlReportInput, type ReportTarget } from './html-report.js';
+export { describeMachine, type MachineInfo } from './html-report-machine.js';
+export type { Scenario, BenchTarget, BenchConfig, BenchResult, BenchProgress, LatencySummary, PercentilePoint, SubscriberCheck } from './types.js';

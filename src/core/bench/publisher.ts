@@ -43,8 +43,8 @@ export interface PublisherHost {
   /** Start of the measured phase (clock.ts), for the per-second rows. */
   measureStart: number;
   publisherDone(p: Publisher): void;
-  /** A 5.0 ack with a failure code. */
-  refused(reasonCode: number): void;
+  /** A 5.0 ack with a failure code, and which ack it was. */
+  refused(reasonCode: number, packet: 'PUBACK' | 'PUBREC' | 'PUBCOMP'): void;
   /** QoS 0 window full: pump this publisher again soon (arrivals may be in another thread). */
   blocked(p: Publisher): void;
   /** pump() stopped after MAX_BATCHES_PER_PUMP: pump it again after pending I/O. */
@@ -321,7 +321,8 @@ export class Publisher implements Sender {
   }
 
   onRefused(id: number, reasonCode: number, t: number): void {
-    this.host.refused(reasonCode);
+    // QoS 1 ends with PUBACK; QoS 2 fails at PUBREC, or at PUBCOMP with its one failure code, 0x92.
+    this.host.refused(reasonCode, this.qos === 1 ? 'PUBACK' : reasonCode === 0x92 ? 'PUBCOMP' : 'PUBREC');
     const kind = this.busy[id];
     if (kind === undefined || kind === 0) return;
     this.busy[id] = 0;

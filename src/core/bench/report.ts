@@ -4,9 +4,10 @@
  * `--json`. No colour and no layout here: src/commands/render/bench-output.ts styles these,
  * tests read them directly. Numbers are formatted the same on every machine (no locale).
  */
-import { reasonCodeName } from '../codec/constants.js';
+import { failureLabel, failureName, lossHints, refusedPublishes } from './loss-hints.js';
+import { backlogOverflowed } from './netstat.js';
 import { fillTopic, wildcardOf } from './scenarios.js';
-import type { BenchConfig, BenchResult, LatencySummary } from './types.js';
+import type { BenchConfig, BenchResult, KernelTcpCounters, LatencySummary } from './types.js';
 
 // ---- numbers --------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ function latencyCells(l: LatencySummary): string[] {
 }
 
 function errorsText(r: BenchResult): { text: string; tone: Tone } {
-  const parts = r.errors.map((e) => `${reasonCodeName(e.reasonCode)} (0x${e.reasonCode.toString(16).padStart(2, '0')}) ×${formatCount(e.count)}`);
+  const parts = r.errors.map((e) => `${failureLabel(e.reasonCode, e.packet, r.config.protocolVersion)} ×${formatCount(e.count)}`);
   for (const e of r.socketErrors ?? []) parts.push(`${e.code} ×${formatCount(e.count)}`);
   if (r.reconnects > 0) parts.push(plural(r.reconnects, 'reconnect'));
   return parts.length === 0 ? { text: 'none', tone: 'good' } : { text: parts.join(' · '), tone: 'warn' };
@@ -172,6 +173,48 @@ function correctnessLine(r: BenchResult, v: Verdict): SummaryLine {
   return { label: 'correctness', text, tone: clean ? 'good' : 'warn' };
 }
 
+/** QoS 1/2: how many of the publishes the broker acknowledged, when not all. */
+function acknowledgedLine(r: BenchResult): SummaryLine | undefined {
+  if (r.config.qos === 0 || r.acknowledged >= r.published) return undefined;
+  const refused = refusedPublishes(r);
+  const text = `${formatCount(r.acknowledged)} of ${formatCount(r.published)}${refused > 0 ? ` · refused ${formatCount(Math.min(refused, r.published))}` : ''}`;
+  return { label: 'acknowledged', text, tone: 'warn' };
+}
+
+/** The time the run spent at its end waiting for what never came, and for what. */
+function waitedLine(r: BenchResult): SummaryLine | undefined {
+  const ms = r.waitedMs ?? 0;
+  if (!(ms > 0)) return undefined;
+  const missing: string[] = [];
+  if (r.lost > 0) missing.push(plural(r.lost, 'missing delivery', 'missing deliveries'));
+  // Refused publishes were answered: only the unanswered ones were waited for.
+  const unacked = r.config.qos === 0 ? 0 : r.published - r.acknowledged - refusedPublishes(r);
+  if (unacked > 0) missing.push(plural(unacked, 'acknowledgement'));
+  const what = missing.length > 0 ? `for ${missing.join(' and ')}` : 'with nothing arriving';
+  return { label: 'waited', text: `${formatSeconds(ms)} ${what} (--timeout ${formatSeconds(r.config.timeoutMs)})`, tone: 'warn' };
+}
+
+/**
+ * conn: the kernel line, only when the counters of dropped SYNs moved. They are the machine's,
+ * not this run's: another process may have moved them, which the line says.
+ */
+export function kernelLines(kernel: KernelTcpCounters | undefined): SummaryLine[] {
+  if (kernel === undefined || !backlogOverflowed(kernel)) return [];
+  const parts = [plural(kernel.listenOverflows, 'listen queue overflow')];
+  // ListenDrops counts overflows too: only the difference is news.
+  if (kernel.listenDrops > kernel.listenOverflows) parts.push(plural(kernel.listenDrops - kernel.listenOverflows, 'other listen drop'));
+  parts.push(plural(kernel.synRetrans, 'SYN retransmit'));
+  const list = parts.length === 2 ? parts.join(' and ') : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)!}`;
+  return [
+    { label: 'kernel', text: `${list} during the run (counted on this machine, any process)`, tone: 'warn' },
+    {
+      label: '',
+      text: "the broker's listen backlog was full, so connections waited for the kernel's SYN retries (1 s, 3 s, 7 s… after the first SYN) before their CONNECT, which CONNACK latency does not show: conn/s is then the backlog's, not the broker's",
+      tone: 'warn',
+    },
+  ];
+}
+
 /** The summary of one run. */
 export function summarize(r: BenchResult): BenchSummary {
   const v = verdict(r);
@@ -184,21 +227,28 @@ export function summarize(r: BenchResult): BenchSummary {
     rates.push({ label: 'connected', text: `${formatCount(k.connected)} of ${formatCount(k.attempted)} in ${formatSeconds(r.durationMs)}`, tone: k.failed > 0 ? 'warn' : 'plain' });
     rates.push({ label: 'connect rate', text: `${formatRate(k.rate)} conn/s`, tone: 'plain' });
     if (k.failed > 0) rates.push({ label: 'failed', text: formatCount(k.failed), tone: 'warn' });
+    rates.push(...kernelLines(k.kernel));
     latency.push({ label: 'CONNECT → CONNACK', cells: latencyCells(k.connackLatency) });
   } else {
-    rates.push({ label: 'published', text: `${formatCount(r.published)} in ${formatSeconds(r.durationMs)}`, tone: 'plain' });
+    // The span of the publish rate (first send to last ack), so the two lines agree; the wait for stragglers is its own line.
+    rates.push({ label: 'published', text: `${formatCount(r.published)} in ${formatSeconds(r.publishMs ?? r.durationMs)}`, tone: 'plain' });
     rates.push({ label: 'publish rate', text: `${formatRate(r.publishRate)} msg/s`, tone: 'plain' });
+    const acks = acknowledgedLine(r);
+    if (acks !== undefined) rates.push(acks);
     // With no subscribers (--subs 0) the run measures publishing only.
     if (c.subs > 0) {
       rates.push({ label: 'delivered', text: `${formatCount(r.delivered)} of ${formatCount(r.expected)}`, tone: r.delivered < r.expected ? 'warn' : 'plain' });
       rates.push({ label: 'delivery rate', text: `${formatRate(r.deliveryRate)} msg/s`, tone: 'plain' });
     }
+    const waited = waitedLine(r);
+    if (waited !== undefined) rates.push(waited);
     if (r.ackLatency !== undefined) latency.push({ label: c.qos === 2 ? 'publish → PUBCOMP' : 'publish → PUBACK', cells: latencyCells(r.ackLatency) });
     if (r.deliveryLatency.count > 0) latency.push({ label: 'publish → delivery', cells: latencyCells(r.deliveryLatency) });
     checks.push(correctnessLine(r, v));
   }
   const errors = errorsText(r);
   checks.push({ label: 'errors', text: errors.text, tone: errors.tone });
+  lossHints(r).forEach((text, i) => checks.push({ label: i === 0 ? 'why' : '', text, tone: 'warn' }));
   checks.push({ label: 'cpu', text: cpuText(r), tone: 'dim' });
   return { title: describeRun(c, r.target), config: describeConfig(c), rates, latency, checks, verdict: v };
 }
@@ -212,21 +262,33 @@ export interface BenchJson {
   scenario: BenchConfig['scenario'];
   config: BenchConfig;
   startedAt: string;
+  /** First counted send to the last expected delivery, or to the end of the wait for missing ones. */
   durationMs: number;
+  /** First counted send to the last acknowledgement (QoS 0: last send): the span of rates.publish. */
+  publishMs: number;
+  /** Of durationMs, the time spent at the end waiting for what never came (0 when everything arrived). */
+  waitedMs: number;
   totals: { published: number; acknowledged: number; expected: number; delivered: number };
   rates: { publish: number; delivery: number };
   perSecond: BenchResult['perSecond'];
   latencyMs: { ack: LatencySummary | null; delivery: LatencySummary | null; connack: LatencySummary | null };
   correctness: { lost: number; duplicated: number; outOfOrder: number; subscribers: BenchResult['subscribers'] };
-  errors: { reasonCode: number; reason: string; count: number }[];
+  /** Failure reason codes by the packet that carried them (null: not known). */
+  errors: { reasonCode: number; reason: string; packet: string | null; count: number }[];
   /** Connections that failed or dropped below MQTT, by error code (ECONNRESET, ETIMEDOUT, ECLOSED, …). */
   socketErrors: { code: string; count: number }[];
   reconnects: number;
   cpu: { engineSeconds: number; brokerSeconds: number | null };
   brokerRssBytes: number | null;
-  conn: { attempted: number; connected: number; failed: number; rate: number } | null;
+  /**
+   * kernel: how much this machine's TCP counters moved during the storm (any process counts;
+   * null without Linux /proc).
+   */
+  conn: { attempted: number; connected: number; failed: number; rate: number; kernel: KernelTcpCounters | null } | null;
   ok: boolean;
   problems: string[];
+  /** What the "why" lines say: the likely causes of lost, refused or unanswered messages. */
+  hints: string[];
 }
 
 export function benchJson(r: BenchResult, brokerPid?: number): BenchJson {
@@ -239,6 +301,8 @@ export function benchJson(r: BenchResult, brokerPid?: number): BenchJson {
     config: r.config,
     startedAt: r.startedAt,
     durationMs: r.durationMs,
+    publishMs: r.publishMs ?? r.durationMs,
+    waitedMs: r.waitedMs ?? 0,
     totals: { published: r.published, acknowledged: r.acknowledged, expected: r.expected, delivered: r.delivered },
     rates: { publish: r.publishRate, delivery: r.deliveryRate },
     perSecond: r.perSecond,
@@ -248,13 +312,14 @@ export function benchJson(r: BenchResult, brokerPid?: number): BenchJson {
       connack: conn?.connackLatency ?? null,
     },
     correctness: { lost: r.lost, duplicated: r.duplicated, outOfOrder: r.outOfOrder, subscribers: r.subscribers },
-    errors: r.errors.map((e) => ({ reasonCode: e.reasonCode, reason: reasonCodeName(e.reasonCode), count: e.count })),
+    errors: r.errors.map((e) => ({ reasonCode: e.reasonCode, reason: failureName(e.reasonCode, e.packet, r.config.protocolVersion), packet: e.packet ?? null, count: e.count })),
     socketErrors: r.socketErrors ?? [],
     reconnects: r.reconnects,
     cpu: { engineSeconds: r.cpu.engineSeconds, brokerSeconds: r.cpu.brokerSeconds ?? null },
     brokerRssBytes: r.brokerRssBytes ?? null,
-    conn: conn === undefined ? null : { attempted: conn.attempted, connected: conn.connected, failed: conn.failed, rate: conn.rate },
+    conn: conn === undefined ? null : { attempted: conn.attempted, connected: conn.connected, failed: conn.failed, rate: conn.rate, kernel: conn.kernel ?? null },
     ok: v.ok,
     problems: v.problems,
+    hints: lossHints(r),
   };
 }

@@ -7,7 +7,7 @@ import type { Histogram, HistogramSnapshot } from './histogram.js';
 import type { Publisher } from './publisher.js';
 import { expectedFor, type Plan } from './scenarios.js';
 import type { Subscriber } from './subscriber.js';
-import type { SubscriberCheck } from './types.js';
+import type { BenchResult, ReplyPacket, SubscriberCheck } from './types.js';
 
 export interface ShardReport {
   published: number;
@@ -22,11 +22,31 @@ export interface ShardReport {
   ackLatency: HistogramSnapshot;
   deliveryLatency: HistogramSnapshot;
   subscribers: SubscriberCheck[];
-  /** [reasonCode, count] */
+  /** [errorKey(packet, reasonCode), count] */
   errors: [number, number][];
   /** [code, count] */
   socketErrors: [string, number][];
   conn: { attempted: number; connected: number; failed: number; firstOpen: number; lastConnack: number; connackLatency: HistogramSnapshot };
+}
+
+const REPLY_PACKETS: readonly ReplyPacket[] = ['CONNACK', 'SUBACK', 'PUBACK', 'PUBREC', 'PUBCOMP', 'DISCONNECT'];
+
+/**
+ * The key of a failure in the shards' error counts: the reason code in the low 8 bits, the
+ * packet that carried it above them (0: not known). One number, so counting stays a Map bump.
+ */
+export function errorKey(packet: ReplyPacket | undefined, reasonCode: number): number {
+  return ((packet === undefined ? 0 : REPLY_PACKETS.indexOf(packet) + 1) << 8) | (reasonCode & 0xff);
+}
+
+/** Merged error counts (by errorKey) as the result's list, by reason code, then packet. */
+export function errorList(counts: ReadonlyMap<number, number>): BenchResult['errors'] {
+  return [...counts]
+    .sort((a, b) => (a[0] & 0xff) - (b[0] & 0xff) || a[0] - b[0])
+    .map(([key, count]) => {
+      const packet = REPLY_PACKETS[(key >> 8) - 1];
+      return packet === undefined ? { reasonCode: key & 0xff, count } : { reasonCode: key & 0xff, count, packet };
+    });
 }
 
 export interface ReportInput {

@@ -25,9 +25,9 @@ import { now } from './clock.js';
 import { Histogram } from './histogram.js';
 import { Publisher, type PublisherHost } from './publisher.js';
 import { publisherShard, shareOf, subscriberShard, type Plan } from './scenarios.js';
-import { buildReport, type ShardReport } from './shard-report.js';
+import { buildReport, errorKey, type ShardReport } from './shard-report.js';
 import { Subscriber, type SubscriberHost } from './subscriber.js';
-import type { BenchConfig, BenchTarget } from './types.js';
+import type { BenchConfig, BenchTarget, ReplyPacket } from './types.js';
 
 /** Clients connecting at the same time during setup. */
 const SETUP_CONCURRENCY = 64;
@@ -250,8 +250,8 @@ export class Shard implements PublisherHost, SubscriberHost {
     this.board.f[this.shardBase + S_PUBS_DONE] = this.pubsDone;
   }
 
-  refused(reasonCode: number): void {
-    bump(this.errors, reasonCode);
+  refused(reasonCode: number, packet: ReplyPacket): void {
+    bump(this.errors, errorKey(packet, reasonCode));
   }
 
   blocked(p: Publisher): void {
@@ -338,7 +338,8 @@ export class Shard implements PublisherHost, SubscriberHost {
           f[this.shardBase + S_CONNECTED] = ++this.connected;
         } catch (err) {
           this.failed++;
-          if (err instanceof MqttError) bump(this.errors, err.reasonCode);
+          // A refused CONNECT, or a DISCONNECT before the CONNACK (client.ts words the two apart).
+          if (err instanceof MqttError) bump(this.errors, errorKey(/^CONNECT\b/.test(err.message) ? 'CONNACK' : 'DISCONNECT', err.reasonCode));
           else bump(this.socketErrors, errorCode(err));
         }
         f[this.shardBase + S_CONN_SETTLED]! += 1;
@@ -351,7 +352,7 @@ export class Shard implements PublisherHost, SubscriberHost {
   // ---- the end -----------------------------------------------------------------------------
 
   private lost(client: RawClient, loss: Loss): void {
-    if (loss.reasonCode !== undefined) bump(this.errors, loss.reasonCode);
+    if (loss.reasonCode !== undefined) bump(this.errors, errorKey('DISCONNECT', loss.reasonCode));
     else bump(this.socketErrors, loss.code ?? 'EIO');
     // Its publisher stops; its subscriber simply receives nothing more (counted as lost).
     const sender = client.sender;

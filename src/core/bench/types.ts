@@ -73,6 +73,41 @@ export interface LatencySummary {
   max: number;
 }
 
+/** A histogram as plain data, to cross a worker boundary: only the counters in use (histogram.ts). */
+export interface HistogramSnapshot {
+  /** Pairs [index, count, index, count, …]. */
+  counts: number[];
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
+}
+
+/** One point of a latency percentile distribution (Histogram.percentileDistribution). */
+export interface PercentilePoint {
+  /** 0 to 100. */
+  percentile: number;
+  ms: number;
+}
+
+/** The broker's packets that carry a failure reason code the engine counts. */
+export type ReplyPacket = 'CONNACK' | 'SUBACK' | 'PUBACK' | 'PUBREC' | 'PUBCOMP' | 'DISCONNECT';
+
+/**
+ * Machine-wide TCP counters of the kernel (Linux /proc/net/netstat TcpExt and /proc/net/snmp
+ * Tcp; netstat.ts): every process and listener of the host counts, not only this run.
+ */
+export interface KernelTcpCounters {
+  /** A SYN arrived at a full accept queue (TcpExt ListenOverflows). */
+  listenOverflows: number;
+  /** SYNs dropped at a listener for any reason, overflows included (TcpExt ListenDrops). */
+  listenDrops: number;
+  /** SYNs a client sent again, unanswered (TcpExt TCPSynRetrans). */
+  synRetrans: number;
+  /** Segments sent again, all kinds (Tcp RetransSegs). */
+  retransSegs: number;
+}
+
 export interface SubscriberCheck {
   /** Index of the subscriber client. */
   index: number;
@@ -90,6 +125,16 @@ export interface BenchResult {
   startedAt: string;
   /** Measured wall time, ms: first counted send to the last expected delivery (or timeout). */
   durationMs: number;
+  /**
+   * Publishing time, ms: first counted send to the last acknowledgement (QoS 0: the last send),
+   * the span publishRate is over; "published N in …" shows it. (Optional so older producers stay valid.)
+   */
+  publishMs?: number | undefined;
+  /**
+   * How long the end of the run waited with nothing arriving, ms: for missing deliveries once
+   * publishing ended, or for a stalled run to move, up to timeoutMs; 0 when everything arrived.
+   */
+  waitedMs?: number | undefined;
   published: number;
   /** PUBACK / PUBCOMP received (QoS 1/2), else equal to published. */
   acknowledged: number;
@@ -110,8 +155,11 @@ export interface BenchResult {
   duplicated: number;
   outOfOrder: number;
   subscribers: SubscriberCheck[];
-  /** Failures by reason code (CONNACK refusals, 5.0 PUBACK/PUBREC failures, DISCONNECT reasons). */
-  errors: { reasonCode: number; count: number }[];
+  /**
+   * Failures by reason code (CONNACK refusals, 5.0 PUBACK/PUBREC failures, DISCONNECT reasons),
+   * with the packet that carried the code when the engine knows it.
+   */
+  errors: { reasonCode: number; count: number; packet?: ReplyPacket | undefined }[];
   /**
    * Failures below MQTT, by Node error code: ECONNREFUSED, ECONNRESET, ETIMEDOUT (no TCP/TLS/WS
    * connection or no CONNACK in time), ECLOSED (the broker closed a connection without a
@@ -126,6 +174,12 @@ export interface BenchResult {
    */
   cpu: { engineSeconds: number; brokerSeconds?: number | undefined; wallSeconds?: number | undefined };
   brokerRssBytes?: number | undefined;
+  /**
+   * The latency histograms themselves, for pictures of the whole distribution (the HTML
+   * report merges rounds with them); not part of --json. Added by the engine; optional so
+   * older producers stay valid.
+   */
+  histograms?: { ack?: HistogramSnapshot | undefined; delivery?: HistogramSnapshot | undefined; connack?: HistogramSnapshot | undefined } | undefined;
   /** conn scenario only. */
   conn?:
     | {
@@ -140,6 +194,8 @@ export interface BenchResult {
          * each costs its client a SYN retry a second later. Only a broker on this machine counts.
          */
         listenOverflows?: number | undefined;
+        /** How much each of the kernel's TCP counters moved during the storm (undefined without /proc). */
+        kernel?: KernelTcpCounters | undefined;
       }
     | undefined;
 }

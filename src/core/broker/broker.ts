@@ -40,6 +40,7 @@ import {
   type Hooks,
   type MaybePromise,
   type OpenedSession,
+  type PublishTrace,
   type ReadHook,
   type RetainedStore,
   type SessionHandle,
@@ -98,6 +99,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   private givenHooks: Hooks = { ...defaultHooks };
   /** hooks.authorizeRead, kept apart: the one field each delivery tests. */
   readHook: ReadHook | undefined = undefined;
+  /**
+   * Told of every PUBLISH read and written (a verbose log); undefined, the default, costs one
+   * field test per PUBLISH. May be set or cleared at any time.
+   */
+  publishTrace: PublishTrace | undefined = undefined;
   readonly queueBudget: QueueMemory;
   readonly scheduler = new Scheduler();
   /** Counters since the broker started: what $SYS and /metrics read. */

@@ -18,12 +18,14 @@ import { Outbox } from './outbox.js';
 import type { Scheduler } from './scheduler.js';
 import type { BrokerStats } from './stats.js';
 import type { HeldPublisher, Session } from './session.js';
-import { State, type BrokerConfig, type BrokerContext, type DeliveryTarget, type HandlerConnection, type TransportInfo } from './types.js';
+import { State, type BrokerConfig, type BrokerContext, type DeliveryTarget, type HandlerConnection, type PublishTrace, type TransportInfo } from './types.js';
 import { writePublish, type WireState } from './wire.js';
 
 /** What a connection needs of the broker besides what its handlers ask (BrokerContext). */
 export interface ConnectionHost {
   readonly config: BrokerConfig;
+  /** Told of each PUBLISH written, when a verbose log asks (undefined: one field test). */
+  readonly publishTrace: PublishTrace | undefined;
   readonly scheduler: Scheduler;
   readonly stats: BrokerStats;
   /** The connection has output for this tick: written in one pass at its end. */
@@ -324,6 +326,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** Writes one PUBLISH (wire.ts); false, sending nothing, when larger than the client accepts. */
   sendPublish(msg: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean, now: number): boolean {
     if (!writePublish(this, msg, qos, retain, subscriptionIds, packetId, dup, now)) return false;
+    const trace = this.host.publishTrace;
+    if (trace !== undefined) trace.sent(this, msg.topic, qos, retain, dup, packetId, msg.payload.length);
     const stats = this.stats;
     stats.publishSentByQos[qos]++;
     stats.publishBytesSent += msg.payload.length;

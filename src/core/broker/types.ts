@@ -53,6 +53,19 @@ export interface TransportInfo {
 /** How a listener hands the broker a new connection. */
 export type AcceptFn = (stream: Duplex, info: TransportInfo) => void;
 
+/**
+ * Every PUBLISH on the wire, for a log at its most verbose (mosquitto's log_type all: "Received
+ * PUBLISH from x (d0, q1, r0, m1, 'topic', ... (5 bytes))"). Observe only, called synchronously
+ * on the hot path, so it must be cheap and never throw; the broker calls nothing and allocates
+ * nothing for it while `broker.publishTrace` is undefined.
+ */
+export interface PublishTrace {
+  /** A PUBLISH read from `client`, before any check; `topic` with its alias resolved. */
+  received(client: ClientInfo, topic: string, qos: QoS, retain: boolean, dup: boolean, packetId: number, payloadBytes: number): void;
+  /** A PUBLISH written to `client`'s connection (a delivery, or a re-send with `dup`). */
+  sent(client: ClientInfo, topic: string, qos: QoS, retain: boolean, dup: boolean, packetId: number, payloadBytes: number): void;
+}
+
 /** A client as hooks and events see it. */
 export interface ClientInfo {
   readonly clientId: string;
@@ -261,6 +274,8 @@ export interface OpenedSession {
 export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly hooks: Hooks;
+  /** Set only for a verbose log: the PUBLISH handler tests this one field per message. */
+  readonly publishTrace: PublishTrace | undefined;
   /** The connection sent its CONNECT: no longer on the clock for it. */
   connectArrived(conn: HandlerConnection): void;
   /** Closes the connection that holds `clientId`'s session, if another one does [MQTT-3.1.4-3]. */

@@ -2,7 +2,9 @@
  * The one place in mqt that turns our ConnectionOptions into MQTT.js options and connects.
  * It adds what a command-line client needs around MQTT.js: MQTT 5 first with a fall back to
  * 3.1.1 when the broker refuses 5, a first connect that fails fast instead of retrying
- * forever, and failures explained in plain words (connectError in diagnose.ts).
+ * forever, and failures explained in plain words (connectError in diagnose.ts). With several
+ * brokers (options.brokers) the first connect tries them in order, and a lost connection moves
+ * to the next one (failover.ts).
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
@@ -12,6 +14,7 @@ import { ReasonCode } from '../codec/constants.js';
 import type { Properties } from '../codec/types.js';
 import { tlsClientOptions, type TlsClientOptions } from '../net/tls-files.js';
 import { ConnectError, connectError, isUnsupportedVersion } from './diagnose.js';
+import { attemptReason, brokerUrl, Failover } from './failover.js';
 import { toMqttJsProperties } from './properties.js';
 import type { ConnectionOptions, ProtocolLevel } from './types.js';
 
@@ -40,6 +43,11 @@ export interface ConnectHooks {
    * time connect() resolves, MQTT.js may already have emitted them.
    */
   onClient?: ((client: MqttClient) => void) | undefined;
+  /**
+   * With several brokers: one line each time the client moves between them ("lost mqtt://a:1883
+   * (connection reset); trying mqtt://b:1883", "connected to mqtt://b:1883").
+   */
+  onFailover?: ((line: string) => void) | undefined;
 }
 
 export interface Connection {
@@ -47,6 +55,10 @@ export interface Connection {
   /** The protocol the broker accepted: 5, or 4 after a fall back. */
   readonly protocolVersion: ProtocolLevel;
   readonly connack: IConnackPacket;
+  /** Several brokers: connect() tells of moves between them (hooks.onFailover), not the command. */
+  readonly failover: boolean;
+  /** The broker in use now (or being tried while reconnecting), as a URL: mqtt://host:1883. */
+  readonly broker: string;
   /**
    * Waits for outstanding acknowledgements, sends DISCONNECT (with properties in 5.0) and
    * closes. Safe to call when the connection is already gone.
@@ -167,10 +179,18 @@ function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks
     // A plain TCP connection to a WebSocket (or web) port gets an HTTP answer, which MQTT.js
     // can only report as a malformed packet: told by the bytes themselves.
     let httpAnswer = false;
+    // A TLS connection closed before its handshake ended: a plain port that read the ClientHello as garbage.
+    let tlsPending = options.transport === 'mqtts';
     function fail(err: Error): void {
       cleanup();
       client.end(true);
-      const cause = httpAnswer && connack === undefined ? Object.assign(new Error(`HTTP answer to MQTT (${err.message})`), { code: 'EHTTP' }) : err;
+      const closed = ['ECLOSED', 'ECONNRESET', 'EPIPE'].includes((err as NodeJS.ErrnoException).code ?? '');
+      const cause =
+        httpAnswer && connack === undefined
+          ? Object.assign(new Error(`HTTP answer to MQTT (${err.message})`), { code: 'EHTTP' })
+          : tlsPending && closed
+            ? Object.assign(new Error(`closed during the TLS handshake (${err.message})`), { code: 'ETLSCLOSED' })
+            : err;
       reject(connectError(cause, options, clientOptions.protocolVersion as ProtocolLevel, connack));
     }
     const onClose = (): void => fail(transportError ?? Object.assign(new Error('closed'), { code: 'ECLOSED' }));
@@ -185,6 +205,11 @@ function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks
     client.on('close', onClose);
     hooks.onClient?.(client);
     client.connect();
+    if (tlsPending) {
+      client.stream?.once('secureConnect', () => {
+        tlsPending = false;
+      });
+    }
     if (!isWs) {
       // Before MQTT.js's own listener: its parser fails on the same chunk, synchronously.
       (client.stream as NodeJS.ReadableStream | undefined)?.prependOnceListener('data', (chunk: Buffer) => {
@@ -199,6 +224,42 @@ function attempt(clientOptions: ClientOptions, options: ConnectionOptions, hooks
  * and whose reasonCode is the CONNACK code when the broker refused.
  */
 export async function connect(options: ConnectionOptions, hooks: ConnectHooks = {}): Promise<Connection> {
+  const brokers = options.brokers;
+  if (brokers === undefined || brokers.length < 2) {
+    const { result, version } = await connectOne(options, hooks);
+    return connection(result, options, version, undefined);
+  }
+  // In order; each failure is told as it happens (a timeout takes a while), and when every
+  // broker failed, one error names each and why.
+  const failures: string[] = [];
+  let last: ConnectError | undefined;
+  for (let i = 0; i < brokers.length; i++) {
+    const here = { ...options, ...brokers[i]! };
+    try {
+      const { result, version } = await connectOne(here, hooks);
+      if (i > 0) hooks.onFailover?.(`connected to ${brokerUrl(brokers[i]!)}`);
+      let failover: Failover | undefined;
+      if (options.reconnect) {
+        const clientOptions = await Promise.all(brokers.map((b) => toClientOptions({ ...options, ...b }, version)));
+        failover = new Failover(result.client, { brokers, clientOptions, index: i, notify: (line) => hooks.onFailover?.(line) });
+      }
+      return connection(result, here, version, failover);
+    } catch (err) {
+      if (!(err instanceof ConnectError)) throw err;
+      last = err;
+      // The message names the broker already ("connection refused by host:port: …").
+      failures.push(err.message);
+      if (i + 1 < brokers.length) hooks.onFailover?.(`${brokerUrl(brokers[i]!)}: ${attemptReason(err.code, err.reasonCode, err.message, here.protocolVersion)}; trying ${brokerUrl(brokers[i + 1]!)}`);
+    }
+  }
+  throw new ConnectError(`none of the ${brokers.length} brokers accepted the connection: ${failures.map((f, i) => `(${i + 1}) ${f}`).join(' ')}`, {
+    reasonCode: last?.reasonCode,
+    code: last?.code,
+  });
+}
+
+/** One broker: MQTT 5 first, then 3.1.1 when it refuses 5 and the user did not choose. */
+async function connectOne(options: ConnectionOptions, hooks: ConnectHooks): Promise<{ result: Attempt; version: ProtocolLevel }> {
   let version = options.protocolVersion;
   let result: Attempt;
   try {
@@ -216,18 +277,23 @@ export async function connect(options: ConnectionOptions, hooks: ConnectHooks = 
     version = 4;
     result = await attempt(await toClientOptions(options, version), options, hooks);
   }
-  return connection(result, options, version);
+  return { result, version };
 }
 
-function connection({ client, connack }: Attempt, options: ConnectionOptions, protocolVersion: ProtocolLevel): Connection {
+function connection({ client, connack }: Attempt, options: ConnectionOptions, protocolVersion: ProtocolLevel, failover: Failover | undefined): Connection {
   // From here on a lost connection is MQTT.js's to restore, when the user wants that.
   if (options.reconnect) client.options.reconnectPeriod = options.reconnectPeriodMs ?? DEFAULT_RECONNECT_PERIOD_MS;
   // Reconnect attempts report errors too; the command watches 'offline' and 'close' instead.
   client.on('error', () => undefined);
+  const here = brokerUrl(options);
   return {
     client,
     protocolVersion,
     connack,
+    failover: failover !== undefined,
+    get broker() {
+      return failover === undefined ? here : brokerUrl(failover.current);
+    },
     end(properties?: Properties) {
       return new Promise<void>((resolve) => {
         if (client.disconnected || client.disconnecting) return resolve();

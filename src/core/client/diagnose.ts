@@ -92,6 +92,24 @@ function tlsAlertCode(err: Error): string | undefined {
   return alert === undefined ? undefined : TLS_ALERTS[alert];
 }
 
+/**
+ * No TLS version in common, in words: with --tls-version the broker does not take that one
+ * (tlsv1.1 is too old for a broker that starts at 1.2, as mosquitto 2 and mqt do by default);
+ * without, it only takes one older than this client's default minimum (TLS 1.2).
+ */
+function tlsVersionMismatch(at: string, version: string | undefined): string {
+  switch (version) {
+    case undefined:
+      return `${at} and this client share no TLS version: the broker may accept only TLS 1.1 or older, which this client uses only when asked (--tls-version tlsv1.1)`;
+    case 'TLSv1.1':
+      return `${at} does not accept TLS 1.1 (--tls-version tlsv1.1 is too old for it): use --tls-version tlsv1.2 or tlsv1.3, or leave it out`;
+    case 'TLSv1.2':
+      return `${at} does not accept TLS 1.2 (--tls-version tlsv1.2): use --tls-version tlsv1.3, or leave it out`;
+    default:
+      return `${at} does not accept ${version.replace('TLSv', 'TLS ')} (--tls-version ${version.toLowerCase()}): use --tls-version tlsv1.2, or leave it out`;
+  }
+}
+
 export function connectError(err: Error, o: ConnectionOptions, version: ProtocolLevel, connack?: { reasonCode?: number; returnCode?: number }): ConnectError {
   const at = where(o);
   const rc = connack === undefined ? undefined : version === 5 ? connack.reasonCode : connack.returnCode;
@@ -128,7 +146,7 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
       return make(`no answer from ${at} within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`}: is the host reachable, and is ${o.port} an MQTT port?`);
     }
     case 'EHTTP':
-      return make(`${at} answered in HTTP, not MQTT: port ${o.port} serves WebSocket (or the web); connect with --ws (or -L ws://${o.host}:${o.port}/mqtt)`);
+      return make(`${at} answered in HTTP, not MQTT: port ${o.port} serves WebSocket (or the web); connect with --ws (or -L ${secure ? 'wss' : 'ws'}://${o.host}:${o.port}/mqtt)`);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'ECLOSED':
@@ -147,11 +165,18 @@ export function connectError(err: Error, o: ConnectionOptions, version: Protocol
       return make(`the certificate of ${at} is not valid yet: check the clock of this machine and of the broker`);
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
     case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
-      return make(`${at} did not answer in TLS: is TLS enabled on port ${o.port}? For plain MQTT use mqtt:// and no TLS options`);
+      // OpenSSL's "wrong version number": the answer was not a TLS record at all.
+      return make(`${at} did not answer in TLS: the port does not speak TLS. For plain MQTT use mqtt:// and no TLS options`);
     case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
     case 'ERR_SSL_UNSUPPORTED_PROTOCOL':
+      return make(tlsVersionMismatch(at, o.tls?.version));
     case 'ERR_SSL_NO_PROTOCOLS_AVAILABLE':
-      return make(`${at} and this client share no TLS version${o.tls?.version ? ` (--tls-version ${o.tls.version.toLowerCase()})` : ''}: try another --tls-version`);
+      // Refused on this side, before a byte was sent: the local OpenSSL does not allow that version.
+      return make(`this client's OpenSSL does not allow ${o.tls?.version !== undefined ? `${o.tls.version.replace('TLSv', 'TLS ')} (--tls-version ${o.tls.version.toLowerCase()})` : 'the TLS versions asked for'}: use --tls-version tlsv1.2 or tlsv1.3, or leave it out`);
+    case 'ETLSCLOSED':
+      // The connection ended during the handshake (dial.ts, connect.ts): a plain MQTT port reads
+      // a ClientHello as a malformed packet and closes.
+      return make(`${at} closed the connection during the TLS handshake: the port probably does not speak TLS; for plain MQTT use mqtt:// and no TLS options`);
     case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA':
     case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE':
     case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN':

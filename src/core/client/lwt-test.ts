@@ -24,8 +24,10 @@
  * Timing: a will is due at the victim's end (kill, DISCONNECT 0x04, takeover) plus the will
  * delay (5.0), which the broker may cut short only by ending the session, i.e. after the
  * Session Expiry Interval (3.1.3.2.2); or at 1.5 × keep-alive (the broker's Server Keep Alive
- * when it sets one). It must come by due + timeout; for keepalive brokers check on a timer
- * of their own (mosquitto every 5 s), which KEEPALIVE_SLACK_MS allows for.
+ * when it sets one). It must come by due + timeout (--timeout), or the mode fails saying how
+ * late it was: the watcher watches a little longer than that (lateWatchMs: for keepalive
+ * KEEPALIVE_SLACK_MS, as brokers check keep-alives on a timer of their own) to tell a late
+ * will from a missing one. A will that must not come is watched for until due + timeout.
  */
 import { randomBytes } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
@@ -34,7 +36,7 @@ import type { QoS, Will } from '../codec/types.js';
 import { connect, type Connection, type ConnectHooks } from './connect.js';
 import { now, RawClient, type RawConnectOptions } from './raw-client.js';
 import type { ConnectionOptions, ProtocolLevel } from './types.js';
-import { KEEPALIVE_SLACK_MS, expectationOf, judge, seconds, type Arrival, type LwtMode, type LwtModeResult, type ModeObservation } from './lwt-verdict.js';
+import { expectationOf, judge, lateWatchMs, seconds, type Arrival, type LwtMode, type LwtModeResult, type ModeObservation } from './lwt-verdict.js';
 
 export * from './lwt-verdict.js';
 
@@ -55,7 +57,7 @@ export interface LwtTestOptions {
   clientId?: string | undefined;
   /** The victim's keep-alive in the keepalive mode, seconds (≥ 1). */
   keepalive: number;
-  /** How long past its due time a will may take, and how long to watch for one that must not come. */
+  /** How late past its due time a will may come (later fails), and how long past it to watch for one that must not come. */
   timeoutMs: number;
   /** Flags that need MQTT 5, so a broker refusing 5 is an error rather than a silent 3.1.1. */
   needsMqtt5?: readonly string[] | undefined;
@@ -112,7 +114,7 @@ async function runMode(mode: LwtMode, options: LwtTestOptions, watcher: Connecti
   const will: Will = { topic, payload, qos: options.will.qos, retain: options.will.retain, ...(v5 && options.will.properties ? { properties: options.will.properties } : {}) };
   const expected = expectationOf(mode, version);
   const say = (what: string): void => hooks.onMode?.(mode, what);
-  const skeleton: ModeObservation = { mode, protocolVersion: version, expected, will, grantedQos: 2, dueMs: 0, deadlineMs: 0, willDelay: undefined, arrivals: [], retained: undefined, takeover: undefined };
+  const skeleton: ModeObservation = { mode, protocolVersion: version, expected, will, grantedQos: 2, dueMs: 0, timeoutMs: options.timeoutMs, deadlineMs: 0, willDelay: undefined, arrivals: [], retained: undefined, takeover: undefined };
   if (expected === 'skipped') return { ...judge(skeleton), topic, clientId };
 
   // The delay in force: a will waits for its delay only while the session lives (3.1.3.2.2).
@@ -151,7 +153,6 @@ async function runMode(mode: LwtMode, options: LwtTestOptions, watcher: Connecti
     arrivals.length = 0;
     let endedAt = now();
     let dueMs = (willDelay ?? 0) * 1000;
-    let slackMs = 0;
     let takeover: ModeObservation['takeover'];
     switch (mode) {
       case 'kill':
@@ -165,7 +166,6 @@ async function runMode(mode: LwtMode, options: LwtTestOptions, watcher: Connecti
         // A 5.0 broker may impose its own keep-alive (Server Keep Alive, 3.2.2.3.14).
         const keepalive = victim.connack.properties?.serverKeepAlive ?? options.keepalive;
         dueMs += keepalive * 1500;
-        slackMs = KEEPALIVE_SLACK_MS;
         say(`silent; keep-alive ${keepalive} s, the broker should give up after ${keepalive * 1.5} s`);
         break;
       }
@@ -189,7 +189,8 @@ async function runMode(mode: LwtMode, options: LwtTestOptions, watcher: Connecti
         break;
       }
     }
-    const deadlineMs = dueMs + slackMs + options.timeoutMs;
+    // Past due + timeout a will fails, but is still watched for a while to say how late it came.
+    const deadlineMs = dueMs + options.timeoutMs + (expected === 'will' ? lateWatchMs(mode) : 0);
     const deadline = endedAt + deadlineMs;
     say(expected === 'no will' ? `watching ${topic} for ${seconds(deadlineMs)}: no will may arrive` : `waiting for the will on ${topic}`);
     // A will that must not come is watched for until the deadline; one that may or must, until it comes.

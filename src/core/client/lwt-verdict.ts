@@ -15,10 +15,23 @@ export type LwtMode = (typeof LWT_MODES)[number];
 export type LwtExpectation = 'will' | 'no will' | 'either' | 'skipped';
 export type LwtObservation = 'will' | 'no will' | 'skipped';
 
-/** The broker counts keep-alives on a timer: mosquitto 2.0 looks every 5 s. */
-export const KEEPALIVE_SLACK_MS = 5000;
+/**
+ * How long past due + --timeout a will is still watched for, so that a late one is reported
+ * as late, by how much, rather than as missing. Longer for keepalive: brokers check
+ * keep-alives on a timer of their own (mosquitto 2.0.11 here: up to about 5 s after 1.5 ×
+ * keep-alive), which a short --timeout does not allow for, and the line should say so.
+ */
+export const KEEPALIVE_SLACK_MS = 10_000;
+/** The same for the other modes, whose wills are due at a moment the broker knows exactly. */
+export const LATE_WATCH_MS = 1000;
 /** Brokers keep will delays and keep-alives in whole seconds, so a will may come up to 1 s early. */
 export const EARLY_SLACK_MS = 1000;
+
+/** How long after due + timeout a mode's will is still watched for (see KEEPALIVE_SLACK_MS). */
+export function lateWatchMs(mode: LwtMode): number {
+  return mode === 'keepalive' ? KEEPALIVE_SLACK_MS : LATE_WATCH_MS;
+}
+
 /** What arrived against what was asked for. */
 export interface WillMatch {
   payload: boolean;
@@ -69,6 +82,12 @@ export interface ModeObservation {
   /** QoS the broker granted the watcher: the will arrives at the smaller of the two. */
   grantedQos: QoS;
   dueMs: number;
+  /**
+   * --timeout: how late past dueMs a will may come and pass; for 'no will', how long past
+   * dueMs none may come.
+   */
+  timeoutMs: number;
+  /** How long after the victim's end the watcher watched (due + timeout, plus lateWatchMs when a will must come). */
   deadlineMs: number;
   willDelay: number | undefined;
   /** Wills that arrived, as ms after the victim's end, with what they carried. */
@@ -124,6 +143,13 @@ export function propertiesMatch(will: Will, received: Record<string, unknown> | 
   return true;
 }
 
+/** When the will was due, in words: "1.5 × keep-alive (3 s)", "the will delay (2 s)", "the victim's end". */
+function dueName(o: ModeObservation): string {
+  if (o.mode === 'keepalive') return `1.5 × keep-alive${(o.willDelay ?? 0) > 0 ? ' and the will delay' : ''} (${seconds(o.dueMs)})`;
+  if (o.dueMs > 0) return `the will delay (${seconds(o.dueMs)})`;
+  return "the victim's end";
+}
+
 /** Decides a mode from what was observed. Pure, so every verdict can be tested without a broker. */
 export function judge(o: ModeObservation): Omit<LwtModeResult, 'topic' | 'clientId'> {
   const problems: string[] = [];
@@ -162,10 +188,16 @@ export function judge(o: ModeObservation): Omit<LwtModeResult, 'topic' | 'client
         o.mode === 'takeover' && (o.willDelay ?? 0) > 0
           ? ' (the second connection\'s Clean Start ends the first session, and a will waits for its delay only while its session lives: 5.0 section 3.1.3.2.2)'
           : '';
-      problems.push(`no will within ${seconds(o.deadlineMs)} of the victim's end${o.mode === 'keepalive' ? ' going silent' : ''}${why}`);
+      // What was allowed, not how long was watched: a will after the allowed time fails all the same.
+      problems.push(`no will within ${seconds(o.dueMs + o.timeoutMs)} of the victim's end${o.mode === 'keepalive' ? ' going silent' : ''}${why}`);
     } else if (latencyMs! < o.dueMs - EARLY_SLACK_MS && o.mode !== 'takeover') {
       const why = o.mode === 'keepalive' ? '1.5 × keep-alive' : 'the will delay';
       problems.push(`the will came ${seconds(latencyMs!)} after the victim's end, before ${why} (${seconds(o.dueMs)})`);
+    } else if (latencyMs! > o.dueMs + o.timeoutMs) {
+      // --timeout is how late a will may be: later fails, saying by how much.
+      const late = latencyMs! - o.dueMs;
+      const hint = o.mode === 'keepalive' ? ' (brokers check keep-alives on a timer: a longer --timeout allows for it)' : '';
+      problems.push(`the will came ${seconds(late)} after ${dueName(o)}, ${seconds(late - o.timeoutMs)} later than --timeout ${seconds(o.timeoutMs)} allows${hint}`);
     } else if (o.mode === 'keepalive' && latencyMs! > o.dueMs + EARLY_SLACK_MS) {
       notes.push(`the broker noticed the silence ${seconds(latencyMs! - o.dueMs)} after 1.5 × keep-alive (brokers check keep-alives on a timer)`);
     }

@@ -198,6 +198,45 @@ export class Publisher<T> {
     return this.drainWaiter.promise;
   }
 
+  /**
+   * After drain(): resolves once the broker has answered a PINGREQ sent behind every message.
+   * A broker reads a connection's packets in order, so a QoS 0 message it refused by closing
+   * the connection (DISCONNECT 0x95 Packet too large, an access rule that disconnects) is
+   * told here, where a written QoS 0 message alone proves nothing. Rejects with a PublishError
+   * when the connection closes first; resolves after `timeoutMs` without an answer (a broker
+   * that does not answer PINGREQ is not evidence against the messages), or at once when not
+   * connected (MQTT.js is restoring the connection: onClose told what was lost).
+   */
+  async confirm(timeoutMs: number): Promise<void> {
+    await this.drain();
+    if (!this.client.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.client.off('packetreceive', onPacket);
+        this.client.off('close', onClose);
+      };
+      const timer = setTimeout(() => {
+        done();
+        resolve();
+      }, timeoutMs);
+      const onPacket = (packet: MqttPacket): void => {
+        if (packet.cmd !== 'pingresp') return;
+        done();
+        resolve();
+      };
+      // After the publisher's own onClose (registered first), which may have stopped it with the reason.
+      const onClose = (): void => {
+        done();
+        const what = this.sentCount === 1 ? 'the message' : `the ${this.sentCount} messages`;
+        reject(this.lostError(`; ${what} may not have arrived (at QoS 0 a broker refuses a message by closing the connection)`));
+      };
+      this.client.on('packetreceive', onPacket);
+      this.client.on('close', onClose);
+      this.client.sendPing();
+    });
+  }
+
   /** Stops with `reason`: what is in flight is no longer waited for or reported. */
   abort(reason: Error): void {
     this.stop(reason);
@@ -239,12 +278,16 @@ export class Publisher<T> {
     // MQTT.js restores the connection itself when told to (QoS 1/2 messages are sent again then).
     const reconnecting = !this.client.disconnecting && (this.client.options.reconnectPeriod ?? 0) > 0;
     if (reconnecting) return;
+    const unacknowledged = this.lostCount + this.inFlightEntries.size;
+    this.stop(this.lostError(unacknowledged > 0 ? `; ${plural(unacknowledged)} not acknowledged` : '', unacknowledged));
+  };
+
+  /** 'lost the connection to host:port: Packet too large (0x95)' and `tail`. */
+  private lostError(tail: string, unacknowledged = 0): PublishError {
     const o = this.client.options;
     const reason = this.disconnectCode !== undefined ? `: ${reasonCodeName(this.disconnectCode, 'disconnect')} (${hex(this.disconnectCode)})` : '';
-    const unacknowledged = this.lostCount + this.inFlightEntries.size;
-    const notAcked = unacknowledged > 0 ? `; ${plural(unacknowledged)} not acknowledged` : '';
-    this.stop(new PublishError(`lost the connection to ${o.hostname ?? o.host ?? 'the broker'}:${o.port ?? ''}${reason}${notAcked}`, 'lost', unacknowledged, this.disconnectCode));
-  };
+    return new PublishError(`lost the connection to ${o.hostname ?? o.host ?? 'the broker'}:${o.port ?? ''}${reason}${tail}`, 'lost', unacknowledged, this.disconnectCode);
+  }
 
   private onDone(entry: Entry<T>, err: Error | undefined, packet: unknown): void {
     const messageId = entry.qos > 0 ? (packet as { messageId?: number } | undefined)?.messageId : undefined;

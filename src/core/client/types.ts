@@ -28,6 +28,15 @@ export interface WillOptions {
   properties?: Properties | undefined;
 }
 
+/** Where one broker is: what differs between the brokers of a failover list (-L a,b). */
+export interface BrokerAddress {
+  transport: Transport;
+  host: string;
+  port: number;
+  /** Request path for ws / wss. */
+  wsPath: string;
+}
+
 export interface ConnectionOptions {
   transport: Transport;
   host: string;
@@ -58,4 +67,10 @@ export interface ConnectionOptions {
   reconnectPeriodMs?: number | undefined;
   /** How long to wait for CONNACK, TCP and TLS included. Default 10,000 ms. */
   connectTimeoutMs?: number | undefined;
+  /**
+   * Several brokers (-L a,b): tried in order at the first connect, and moved along when the one
+   * in use goes away (core/client/failover.ts). The first is transport/host/port/wsPath above;
+   * undefined or a single entry: that broker alone.
+   */
+  brokers?: readonly BrokerAddress[] | undefined;
 }

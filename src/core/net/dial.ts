@@ -49,14 +49,30 @@ export interface Link {
 
 const NO_HANDLER: LinkHandler = { onData() {}, onDrain() {}, onClose() {} };
 
+/**
+ * Whether the first bytes from a server are an HTTP response: what a plain MQTT client gets
+ * from a WebSocket (or web) port, which our parser could only call a malformed packet.
+ */
+export function isHttpAnswer(chunk: Buffer): boolean {
+  return chunk.length >= 5 && chunk[0] === 0x48 && chunk.toString('latin1', 0, 5) === 'HTTP/';
+}
+
 /** TCP and TLS: a net.Socket (TLSSocket is one). */
 class SocketLink implements Link {
   private handler: LinkHandler = NO_HANDLER;
   private closed = false;
+  private first = true;
 
   constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.handler.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      if (this.first) {
+        this.first = false;
+        // 0x48 'H' is no MQTT packet type a broker sends first (CONNACK is 0x20): an HTTP answer.
+        if (isHttpAnswer(chunk)) return this.close(new LinkError(`the server answered in HTTP (${chunk.toString('latin1', 0, 40).split('\r')[0]})`, 'EHTTP'));
+      }
+      this.handler.onData(chunk);
+    });
     socket.on('drain', () => this.handler.onDrain());
     socket.on('error', (err) => this.close(err));
     socket.on('close', () => this.close(undefined));
@@ -219,7 +235,10 @@ export async function createDialer(options: DialOptions): Promise<Dialer> {
         socket.once('error', (err) => {
           clearTimeout(timer);
           socket.destroy();
-          reject(err);
+          // A plain MQTT port reads the ClientHello as a malformed packet and closes: the
+          // handshake ends in a reset, which says more as "the port does not speak TLS".
+          const reset = secure && (err as NodeJS.ErrnoException).code === 'ECONNRESET';
+          reject(reset ? new LinkError(`the connection closed during the TLS handshake (${err.message})`, 'ETLSCLOSED') : err);
         });
       }),
   };

@@ -8,6 +8,7 @@
  * Every problem is a TlsFileError whose message is one line naming the file and what is
  * wrong with it, with code 'EFILE' (kept when the error crosses a worker thread as plain data).
  */
+import { X509Certificate } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -95,15 +96,34 @@ async function readOne(path: string, role: Role): Promise<Buffer> {
   }
 }
 
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
 /**
- * A CA file must hold a PEM certificate: otherwise Node trusts nothing from it, and every
- * handshake fails as "signed by a CA this client does not trust", which sends the user after
- * the wrong file.
+ * A CA file must hold certificates that parse: otherwise Node trusts nothing from it, and
+ * every handshake fails as "signed by a CA this client does not trust", which sends the user
+ * after the wrong file. One DER certificate (what some tools export) is taken too, as the
+ * PEM node:tls reads.
  */
-async function readCaFile(path: string): Promise<Buffer> {
-  const pem = await readOne(path, 'CA file');
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw noPemCertificate('CA file', path);
-  return pem;
+function caCertificates(data: Buffer, path: string): Buffer {
+  const blocks = data.toString('latin1').match(PEM_CERT);
+  if (blocks === null) {
+    if (data.includes('-----BEGIN')) throw noPemCertificate('CA file', path);
+    try {
+      return Buffer.from(new X509Certificate(data).toString());
+    } catch {
+      throw noPemCertificate('CA file', path);
+    }
+  }
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (cause) {
+      const which = blocks.length > 1 ? ` (certificate ${i + 1} of ${blocks.length})` : '';
+      const why = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
+      throw new TlsFileError(`the CA file '${path}' holds a PEM certificate that cannot be parsed${which}: ${why}`, path, { cause });
+    }
+  });
+  return data;
 }
 
 /** A file that should hold PEM certificates and holds none (the broker's checks say it the same way). */
@@ -132,16 +152,19 @@ async function readCaDirectory(dir: string): Promise<Buffer[]> {
 
 /**
  * THE reader of TLS files: the CA file, then every certificate of the CA directory, the
- * certificate and the key. Rejects with a TlsFileError at the first one that cannot be read.
+ * certificate and the key. Rejects with a TlsFileError at the first one that cannot be read,
+ * then at a CA file that holds no certificate that parses (read errors first: a missing file
+ * is said before the content of another).
  */
 export async function readTlsFiles(tls: Pick<TlsOptions, 'caFile' | 'caPath' | 'certFile' | 'keyFile'>): Promise<TlsFiles> {
   const out: TlsFiles = {};
   const ca: Buffer[] = [];
-  if (tls.caFile !== undefined) ca.push(await readCaFile(tls.caFile));
+  const caFile = tls.caFile !== undefined ? await readOne(tls.caFile, 'CA file') : undefined;
   if (tls.caPath !== undefined) ca.push(...(await readCaDirectory(tls.caPath)));
-  if (ca.length > 0) out.ca = ca;
   if (tls.certFile !== undefined) out.cert = await readOne(tls.certFile, 'certificate file');
   if (tls.keyFile !== undefined) out.key = await readOne(tls.keyFile, 'key file');
+  if (caFile !== undefined) ca.unshift(caCertificates(caFile, tls.caFile!));
+  if (ca.length > 0) out.ca = ca;
   return out;
 }
 

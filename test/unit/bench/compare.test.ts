@@ -71,9 +71,9 @@ describe('compareResults', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('pub 1 → 1');
     expect(lines[2]).toBe('3 rounds per target, run round by round (A B A B …); medians, min–max, ratio to builtin');
-    expect(text).toMatch(/^ {2}publish rate \(msg\/s\) +110,000 +55,000 +0\.50×$/m);
+    expect(text).toMatch(/^ {2}publish rate \(msg\/s\) +110,000 +55,000 +0\.50× +builtin 2\.00× faster$/m);
     expect(text).toMatch(/^ +100,000–120,000 +50,000–60,000$/m);
-    expect(text).toMatch(/^ {2}lost \/ dup \/ ooo +0 \/ 0 \/ 0 +0 \/ 0 \/ 0$/m);
+    expect(text).toMatch(/^ {2}lost \/ dup \/ ooo +0 \/ 0 \/ 0 +0 \/ 0 \/ 0 +same$/m);
     expect(text).not.toContain('FAILED');
   });
 
@@ -81,11 +81,11 @@ describe('compareResults', () => {
     const conn = (rate: number, rss: number | undefined) =>
       result({ conn: { attempted: 100, connected: 100, failed: 0, rate, connackLatency: latency(10) }, brokerRssBytes: rss }, { scenario: 'conn' });
     const s = compareResults(['builtin', 'mosquitto'], [[conn(2000, 60 * 1024 * 1024)], [conn(5000, undefined)]]);
-    expect(s.metrics.map((m) => m.key)).toEqual(['connRate', 'connackP50', 'connackP99', 'brokerRss']);
+    expect(s.metrics.map((m) => m.key)).toEqual(['connRate', 'connackP50', 'connackP99', 'brokerCpu', 'brokerRss']);
     expect(s.rows[1]!.metrics.connRate).toEqual({ median: 5000, min: 5000, max: 5000, ratio: 2.5 });
     expect(s.rows[1]!.metrics.brokerRss).toBeNull();
     const text = renderCompare(s, new Chalk({ level: 0 }), 'conn', '100 connections');
-    expect(text).toMatch(/^ {2}connect rate \(conn\/s\) +2,000 +5,000 +2\.50×$/m);
+    expect(text).toMatch(/^ {2}connect rate \(conn\/s\) +2,000 +5,000 +2\.50× +mosquitto 2\.50× faster$/m);
     expect(text).toMatch(/^ {2}broker RSS +60\.0 MiB +-$/m);
     expect(text).not.toContain('lost / dup / ooo');
   });

@@ -75,6 +75,9 @@ function expectClean(r: BenchResult, published: number, deliveries: number): voi
   expect(r.errors).toEqual([]);
   expect(r.socketErrors).toEqual([]);
   expect(r.reconnects).toBe(0);
+  // Nothing was missing, so nothing was waited for; publishing is a part of the run.
+  expect(r.waitedMs).toBe(0);
+  expect(r.publishMs!).toBeLessThanOrEqual(r.durationMs);
   expect(r.deliveryLatency.count).toBe(deliveries);
   if (deliveries > 0) {
     expect(r.deliveryLatency.p50).toBeGreaterThan(0);
@@ -292,6 +295,7 @@ describe('bench engine against our broker', () => {
       const r = await runBench(target(port, { connectTimeoutMs: 1500 }), config({ scenario: 'conn', conns: 8, concurrency: 8 }));
       expect(r.conn).toMatchObject({ attempted: 8, connected: 0, failed: 8 });
       expect(r.conn!.listenOverflows).toBeGreaterThanOrEqual(1);
+      expect(r.conn!.kernel!.listenOverflows).toBe(r.conn!.listenOverflows);
     } finally {
       child.kill('SIGKILL');
     }
@@ -303,7 +307,7 @@ describe('bench engine against our broker', () => {
     const r = await runBench(target(broker.port), config({ scenario: 'conn', conns: 20, concurrency: 5, protocolVersion: 5 }));
     // c1 and c11 end in 1.
     expect(r.conn).toMatchObject({ attempted: 20, connected: 18, failed: 2 });
-    expect(r.errors).toEqual([{ reasonCode: 0x87, count: 2 }]);
+    expect(r.errors).toEqual([{ reasonCode: 0x87, count: 2, packet: 'CONNACK' }]);
   });
 
   it('a refused CONNECT stops the run before it starts, with the reason code', async () => {
@@ -325,7 +329,7 @@ describe('bench engine against our broker', () => {
     const r = await runBench(target(broker.port), config({ qos: 1, protocolVersion: 5, msgs: 200, topic: 'bench/denied' }));
     expect(r.published).toBe(200);
     expect(r.acknowledged).toBe(0);
-    expect(r.errors).toEqual([{ reasonCode: 0x87, count: 200 }]);
+    expect(r.errors).toEqual([{ reasonCode: 0x87, count: 200, packet: 'PUBACK' }]);
     expect(r.expected).toBe(0);
     expect(r.lost).toBe(0);
   });
@@ -335,7 +339,10 @@ describe('bench engine against our broker', () => {
     await new Promise((r) => setTimeout(r, 300));
     await broker.stop(); // DISCONNECT 0x8B (Server shutting down) to every client
     const r = await run;
-    expect(r.errors).toContainEqual({ reasonCode: 0x8b, count: 2 });
+    expect(r.errors).toContainEqual({ reasonCode: 0x8b, count: 2, packet: 'DISCONNECT' });
+    // It waited its timeout for what never came, after the last thing that did.
+    expect(r.waitedMs).toBeGreaterThan(0);
+    expect(r.publishMs!).toBeLessThan(r.durationMs);
     expect(r.published).toBeGreaterThan(0);
     expect(r.published).toBeLessThan(10_000);
     broker = await startBroker();

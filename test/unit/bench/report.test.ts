@@ -122,8 +122,8 @@ describe('--json object', () => {
   it('has every documented field, null where nothing was measured', () => {
     const json = benchJson(result({ ackLatency: undefined }, { qos: 0 }), 4242);
     expect(Object.keys(json)).toEqual([
-      'target', 'brokerPid', 'scenario', 'config', 'startedAt', 'durationMs', 'totals', 'rates', 'perSecond',
-      'latencyMs', 'correctness', 'errors', 'socketErrors', 'reconnects', 'cpu', 'brokerRssBytes', 'conn', 'ok', 'problems',
+      'target', 'brokerPid', 'scenario', 'config', 'startedAt', 'durationMs', 'publishMs', 'waitedMs', 'totals', 'rates', 'perSecond',
+      'latencyMs', 'correctness', 'errors', 'socketErrors', 'reconnects', 'cpu', 'brokerRssBytes', 'conn', 'ok', 'problems', 'hints',
     ]);
     expect(json).toMatchObject({
       target: 'builtin',
@@ -144,7 +144,7 @@ describe('--json object', () => {
 
   it('names the reason of each error and carries the verdict', () => {
     const json = benchJson(result({ lost: 3, errors: [{ reasonCode: 0x87, count: 1 }] }));
-    expect(json.errors).toEqual([{ reasonCode: 0x87, reason: 'Not authorized', count: 1 }]);
+    expect(json.errors).toEqual([{ reasonCode: 0x87, reason: 'Not authorized', packet: null, count: 1 }]);
     expect(json.ok).toBe(false);
     expect(json.problems).toEqual(['lost 3 of 100,000 QoS 1 deliveries']);
     expect(json.brokerPid).toBeNull();

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import type { ConnectionOptions } from '../../../src/core/client/types.js';
 import { encode, ReasonCode, type Packet } from '../../../src/core/codec/index.js';
 import { startFakeBroker } from '../../helpers/fake-broker.js';
 import { freePort } from '../../helpers/free-port.js';
+import { testCerts } from '../../helpers/certs.js';
 
 function options(port: number, extra: Partial<ConnectionOptions> = {}): ConnectionOptions {
   return {
@@ -100,8 +102,8 @@ describe('toClientOptions', () => {
 
     it('reads the CA, certificate and key, and sets the version and ALPN', async () => {
       dir = await mkdtemp(join(tmpdir(), 'mqt-tls-'));
-      // Read, not parsed: each file's content names it (the CA file must at least hold a PEM block).
-      const ca = '-----BEGIN CERTIFICATE-----\nca.pem\n-----END CERTIFICATE-----\n';
+      // Read, not parsed, but for the CA file, whose certificates must parse (a real one, made by openssl).
+      const ca = readFileSync(testCerts().ca, 'utf8');
       for (const f of ['ca.pem', 'cert.pem', 'key.pem']) await writeFile(join(dir, f), f === 'ca.pem' ? ca : f);
       const o = await toClientOptions(
         options(8883, {

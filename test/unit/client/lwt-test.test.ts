@@ -1,7 +1,7 @@
 import { Chalk } from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MODES, parseModes } from '../../../src/commands/lwt-test.js';
-import { duration, jsonLine, summary, tableRow, verdict } from '../../../src/commands/render/lwt-test-output.js';
+import { duration, DURATION_WIDTH, jsonLine, summary, tableHeader, tableRow, verdict } from '../../../src/commands/render/lwt-test-output.js';
 import { createBroker, type Broker, type CreateBrokerOptions } from '../../../src/core/broker/broker.js';
 import { ConnectError } from '../../../src/core/client/diagnose.js';
 import { EARLY_SLACK_MS, expectationOf, judge, LWT_MODES, propertiesMatch, runLwtTest, type LwtModeResult, type ModeObservation } from '../../../src/core/client/lwt-test.js';
@@ -24,7 +24,8 @@ function observation(o: Partial<ModeObservation> = {}): ModeObservation {
     will: WILL,
     grantedQos: 2,
     dueMs: 0,
-    deadlineMs: 1000,
+    timeoutMs: 1000,
+    deadlineMs: 2000,
     willDelay: undefined,
     arrivals: [],
     retained: undefined,
@@ -69,7 +70,8 @@ describe('judge', () => {
   });
 
   it('fails a will that must come and did not', () => {
-    const r = judge(observation({ deadlineMs: 2500 }));
+    // The time allowed (due + timeout) is named, not the longer watch for a late will.
+    const r = judge(observation({ timeoutMs: 2500, deadlineMs: 3500 }));
     expect(r.pass).toBe(false);
     expect(r.observed).toBe('no will');
     expect(r.problems).toEqual(["no will within 2.5 s of the victim's end"]);
@@ -94,10 +96,36 @@ describe('judge', () => {
     expect(slack.pass).toBe(true);
   });
 
-  it('notes a keep-alive noticed late but passes it', () => {
-    const r = judge(observation({ mode: 'keepalive', dueMs: 1500, arrivals: [arrival({ latencyMs: 6400 })] }));
+  it('notes a keep-alive noticed late but within --timeout, and passes it', () => {
+    const r = judge(observation({ mode: 'keepalive', dueMs: 1500, timeoutMs: 5000, arrivals: [arrival({ latencyMs: 6400 })] }));
     expect(r.pass).toBe(true);
     expect(r.notes[0]).toMatch(/noticed the silence 4\.9 s after 1\.5 × keep-alive/);
+  });
+
+  // --timeout is how late a will may be: the case of the issue, 4.6 s after 1.5 × keep-alive with --timeout 1.
+  it('fails a keep-alive will later than --timeout, saying by how much', () => {
+    const r = judge(observation({ mode: 'keepalive', dueMs: 3000, timeoutMs: 1000, deadlineMs: 9000, arrivals: [arrival({ latencyMs: 7600 })] }));
+    expect(r.pass).toBe(false);
+    expect(r.observed).toBe('will');
+    expect(r.problems).toEqual(['the will came 4.6 s after 1.5 × keep-alive (3 s), 3.6 s later than --timeout 1 s allows (brokers check keep-alives on a timer: a longer --timeout allows for it)']);
+  });
+
+  it.each([
+    ['kill, at once', 'kill', 0, undefined, 'the will came 1.2 s after the victim\'s end, 0.7 s later than --timeout 0.5 s allows'],
+    ['kill, after a delay', 'kill', 2000, 2, 'the will came 1.2 s after the will delay (2 s), 0.7 s later than --timeout 0.5 s allows'],
+    ['disconnect-with-will', 'disconnect-with-will', 0, undefined, 'the will came 1.2 s after the victim\'s end, 0.7 s later than --timeout 0.5 s allows'],
+    ['takeover', 'takeover', 0, undefined, 'the will came 1.2 s after the victim\'s end, 0.7 s later than --timeout 0.5 s allows'],
+  ] as const)('fails a late will in every mode that expects one: %s', (_name, mode, dueMs, willDelay, problem) => {
+    const late = judge(observation({ mode, dueMs, willDelay, timeoutMs: 500, arrivals: [arrival({ latencyMs: dueMs + 1200 })] }));
+    expect(late.problems).toEqual([problem]);
+    // Exactly due + timeout is still in time.
+    const inTime = judge(observation({ mode, dueMs, willDelay, timeoutMs: 500, arrivals: [arrival({ latencyMs: dueMs + 500 })] }));
+    expect(inTime.pass).toBe(true);
+  });
+
+  it('graceful: a will within --timeout of the end fails (watched that long); none passes', () => {
+    expect(judge(observation({ mode: 'graceful', expected: 'no will', timeoutMs: 500, deadlineMs: 500, arrivals: [arrival({ latencyMs: 480 })] })).pass).toBe(false);
+    expect(judge(observation({ mode: 'graceful', expected: 'no will', timeoutMs: 500, deadlineMs: 500 })).pass).toBe(true);
   });
 
   it('fails a keep-alive disconnect well before 1.5 × keep-alive', () => {
@@ -267,6 +295,38 @@ describe('output', () => {
   it('durations', () => {
     expect(duration(12)).toBe('12 ms');
     expect(duration(1503)).toBe('1.50 s');
+    expect(duration(12_340)).toBe('12.3 s');
+    expect(duration(345_000)).toBe('345 s');
+    expect(duration(9000 * 1000)).toBe('9000 s');
+    expect(duration(36_000 * 1000)).toBe('10.0 h');
+    expect(duration(2 ** 32 * 1000)).toBe('49710 d');
+  });
+
+  // Every value the TIME column can hold, the widest of each form included: a will delay of
+  // 2 s (the issue: it overflowed), days-long delays, a 65,535 s keep-alive.
+  const EDGES = [0, 999.6, 1000, 9995, 99_950, 9_999_500, 359_990_000, 2 ** 32 * 1000 + 98_302_500];
+  it.each(EDGES)('the duration of %d ms fits DURATION_WIDTH', (ms) => {
+    expect(duration(ms).length).toBeLessThanOrEqual(DURATION_WIDTH);
+  });
+
+  it('the table lines align whatever the times (one header, rows of every width)', () => {
+    const rows = [
+      tableHeader(plain),
+      tableRow(result({ mode: 'kill', latencyMs: 2012, dueMs: 2000, willDelay: 2 }), plain),
+      tableRow(result({ mode: 'disconnect-with-will', latencyMs: 3, dueMs: 0 }), plain),
+      tableRow(result({ mode: 'graceful', expected: 'no will', observed: 'no will', latencyMs: undefined, match: undefined }), plain),
+      ...EDGES.flatMap((a) => EDGES.map((d) => tableRow(result({ latencyMs: a, dueMs: d, willDelay: d / 1000 }), plain))),
+    ];
+    // Each column starts where the header's does: PAYLOAD, QOS, RETAIN, RESULT are read off that place.
+    const header = rows[0]!;
+    for (const name of ['EXPECTED', 'OBSERVED', 'TIME', 'PAYLOAD', 'QOS', 'RETAIN', 'RESULT']) {
+      const at = header.indexOf(name);
+      for (const row of rows.slice(1)) {
+        expect(row[at - 1], `${name} in ${JSON.stringify(row)}`).toBe(' ');
+        expect(row[at], `${name} in ${JSON.stringify(row)}`).not.toBe(' ');
+      }
+    }
+    expect(rows[1]).toMatch(/^kill\s+will\s+will\s+2\.01 s \(due 2\.00 s\)\s+yes\s+yes\s+kept\s+PASS$/);
   });
 });
 

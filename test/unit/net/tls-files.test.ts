@@ -1,11 +1,17 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readTlsFiles, TlsFileError, tlsClientOptions } from '../../../src/core/net/tls-files.js';
+import { testCerts } from '../../helpers/certs.js';
 
-/** Only read here, not parsed: what a CA file must at least look like. */
-const CA = '-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n';
+/** A real CA certificate (openssl, test/helpers/certs.ts): a CA file's certificates are parsed. */
+let CA = '';
+beforeAll(() => {
+  CA = readFileSync(testCerts().ca, 'utf8');
+});
 
 let dir: string;
 beforeEach(async () => {
@@ -61,6 +67,38 @@ describe('readTlsFiles', () => {
     const err = await readTlsFiles(tls()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TlsFileError);
     expect((err as Error).message).toBe(message());
+  });
+});
+
+describe('a CA file must hold certificates', () => {
+  // The issue: a --cafile that was no certificate failed later as "signed by a CA this client does not trust".
+  it.each([
+    ['text', 'a key, a note, anything but a certificate\n'],
+    ['a private key', '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n'],
+    ['an empty file', ''],
+  ])('%s: holds no PEM certificate', async (_name, text) => {
+    await writeFile(join(dir, 'ca.pem'), text);
+    const err = await readTlsFiles({ caFile: join(dir, 'ca.pem') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TlsFileError);
+    expect((err as Error).message).toBe(`the CA file '${join(dir, 'ca.pem')}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  });
+
+  it('a PEM block that does not parse is named, with its place in a bundle', async () => {
+    await writeFile(join(dir, 'ca.pem'), `${CA}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n`);
+    const err = await readTlsFiles({ caFile: join(dir, 'ca.pem') }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(new RegExp(`^the CA file '${join(dir, 'ca.pem')}' holds a PEM certificate that cannot be parsed \\(certificate 2 of 2\\): .+`));
+  });
+
+  it('a DER certificate is taken, as the PEM node:tls reads', async () => {
+    const der = join(dir, 'ca.der');
+    execFileSync('openssl', ['x509', '-in', testCerts().ca, '-outform', 'der', '-out', der]);
+    const files = await readTlsFiles({ caFile: der });
+    expect(files.ca?.[0]?.toString().replace(/\r/g, '').trim()).toBe(CA.trim());
+  });
+
+  it('a missing certificate file is said before a bad CA file (reading comes first)', async () => {
+    await writeFile(join(dir, 'ca.pem'), 'nothing');
+    await expect(readTlsFiles({ caFile: join(dir, 'ca.pem'), certFile: join(dir, 'nope.pem') })).rejects.toThrow(`cannot read the certificate file '${join(dir, 'nope.pem')}': no such file`);
   });
 });
 

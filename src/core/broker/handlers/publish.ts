@@ -29,6 +29,8 @@ export function handlePublish(conn: HandlerConnection, packet: PublishPacket): P
       throw new MqttError(ReasonCode.ProtocolError, `invalid response topic ${JSON.stringify(props.responseTopic)}`);
     }
   }
+  const trace = conn.broker.publishTrace;
+  if (trace !== undefined) trace.received(conn, topic, packet.qos, packet.retain, packet.dup, packet.packetId ?? 0, packet.payload.length);
   // [MQTT-3.3.2-2] no wildcards in a topic name; [MQTT-4.7.3-1] at least one character.
   if (!isValidTopicName(topic)) throw new MqttError(ReasonCode.TopicNameInvalid, `invalid topic name ${JSON.stringify(topic)}`);
   const broker = conn.broker;
