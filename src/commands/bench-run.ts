@@ -257,6 +257,20 @@ function startFailure(err: unknown, target: BenchTarget, config: BenchConfig): C
   return new CliError(`${target.name}: ${err instanceof Error ? err.message : String(err)}`, { command: COMMAND, cause: err });
 }
 
+/**
+ * A conn storm in which no connection got through measured nothing: it ends as a failed first
+ * connect of the other scenarios does, with the most frequent failure in words (an HTTP answer,
+ * a refusal, a CONNACK code), not with a table of zeros and exit 0.
+ */
+function noConnection(r: BenchResult): Error | undefined {
+  if (r.conn === undefined || r.conn.connected > 0 || r.conn.attempted === 0) return undefined;
+  const socket = [...(r.socketErrors ?? [])].sort((a, b) => b.count - a.count)[0];
+  const refusal = r.errors.filter((e) => e.packet === undefined || e.packet === 'CONNACK').sort((a, b) => b.count - a.count)[0];
+  if (refusal !== undefined && (socket === undefined || refusal.count >= socket.count)) return new MqttError(refusal.reasonCode, `CONNECT refused with ${refusal.reasonCode}`);
+  const code = socket?.code ?? 'ECLOSED';
+  return Object.assign(new Error(`none of the ${r.conn.attempted} connections was accepted (${code})`), { code });
+}
+
 export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = readConfig(argv);
   const { compare, rounds } = checkTargetFlags(argv);
@@ -307,12 +321,16 @@ export async function runBenchCommand(argv: ArgvLike, env: NodeJS.ProcessEnv = p
       if (!global.quiet) process.stderr.write(`report: ${reportPath}\n`);
     };
     const run = async (target: BenchTarget, prefix: () => string): Promise<BenchResult> => {
+      let result: BenchResult;
       try {
-        return await runBench(target, config, progress(spinner!, config, prefix), controller.signal);
+        result = await runBench(target, config, progress(spinner!, config, prefix), controller.signal);
       } catch (err) {
         if (controller.signal.aborted) throw new CliError('interrupted', { command: COMMAND, exitCode: INTERRUPTED_EXIT_CODE, cause: err });
         throw startFailure(err, target, config);
       }
+      const none = noConnection(result);
+      if (none !== undefined) throw startFailure(none, target, config);
+      return result;
     };
 
     if (compare === undefined) {

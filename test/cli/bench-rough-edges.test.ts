@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanUpMqt, startMqt, type RunningBroker } from '../helpers/mqt-process.js';
-import { assertFreshBuild, spawnMqt, type SpawnMqtResult } from '../helpers/spawn-mqt.js';
+import { assertFreshBuild, spawnMqt } from '../helpers/spawn-mqt.js';
+import { bench, json } from '../helpers/bench-cli.js';
 
 beforeAll(() => assertFreshBuild(['commands/bench-run.ts', 'commands/render/bench-output.ts', 'core/bench/report.ts', 'core/bench/compare.ts', 'core/bench/loss-hints.ts', 'core/bench/netstat.ts']));
 
@@ -33,16 +34,6 @@ afterAll(() => {
   cleanUpMqt();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
-
-function bench(args: readonly string[], timeoutMs = 20_000): Promise<SpawnMqtResult> {
-  return spawnMqt(['bench', ...args], { timeoutMs });
-}
-
-function json(r: SpawnMqtResult): Record<string, any> {
-  const lines = r.stdout.trimEnd().split('\n');
-  expect(lines, r.stdout + r.stderr).toHaveLength(1);
-  return JSON.parse(lines[0]!) as Record<string, any>;
-}
 
 describe('an ACL that denies the topic', () => {
   it('MQTT 5: every PUBACK says 0x87, and the summary names it and the ACL', async () => {
@@ -100,6 +91,25 @@ describe('conn: the kernel counters', () => {
       return;
     }
     for (const key of ['listenOverflows', 'listenDrops', 'synRetrans', 'retransSegs']) expect(kernel[key]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('conn: a storm in which no connection got through', () => {
+  it('ends with the reason in one line and a failing exit code, not a table of zeros', async () => {
+    const ws = startMqt(['broker', '--port', '0', '--ws-port', '0']);
+    const wsPort = Number((await ws.waitForStdout(/ and ws:\/\/127\.0\.0\.1:(\d+)\/mqtt$/m, 15_000))[1]);
+    const http = await bench(['conn', '-p', String(wsPort), '--conns', '5']);
+    expect(http.code).toBe(1);
+    expect(http.stdout).toBe('');
+    expect(http.stderr).toMatch(new RegExp(`^mqt bench: localhost:${wsPort} answered in HTTP, not MQTT: .*--ws.*\n$`));
+
+    const pw = join(dir, 'passwd');
+    expect((await spawnMqt(['passwd', '-c', '-b', pw, 'alice', 'secret'])).code).toBe(0);
+    const closed = startMqt(['broker', '--port', '0', '--password-file', pw]);
+    const closedPort = Number((await closed.waitForStdout(MQTT_LINE, 15_000))[1]);
+    const refused = await bench(['conn', '-p', String(closedPort), '--conns', '5']);
+    expect(refused.code).toBe(5); // the 3.1.1 CONNACK return code: not authorized
+    expect(refused.stderr).toMatch(/^mqt bench: localhost:\d+ refused the connection: not authorized \(return code 5\)/);
   });
 });
 

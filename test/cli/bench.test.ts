@@ -10,24 +10,14 @@ import { topicMatches } from '../../src/core/topic/match.js';
 import { startFakeBroker, type FakeClient } from '../helpers/fake-broker.js';
 import { startMosquitto, type RunningMosquitto } from '../helpers/mosquitto.js';
 import { needPeers } from '../helpers/peers.js';
-import { MQT_BIN, spawnMqt, type SpawnMqtResult, assertFreshBuild } from '../helpers/spawn-mqt.js';
+import { MQT_BIN, spawnMqt, assertFreshBuild } from '../helpers/spawn-mqt.js';
+import { bench, json } from '../helpers/bench-cli.js';
 
 // `mqt bench` as a user runs it: the built binary, against the broker it starts itself, a real
 // mosquitto and a broker that loses messages on purpose. Loads are tiny: this checks what is
 // reported and how the command exits, not how fast anything is.
 
 beforeAll(() => assertFreshBuild(['commands/bench.ts', 'commands/bench-run.ts', 'commands/render/bench-output.ts', 'core/bench/report.ts', 'core/bench/compare.ts', 'core/bench/builtin.ts', 'core/bench/builtin-child.ts']));
-
-function bench(args: readonly string[], timeoutMs = 20_000): Promise<SpawnMqtResult> {
-  return spawnMqt(['bench', ...args], { timeoutMs });
-}
-
-/** The one JSON object of --json. */
-function json(r: SpawnMqtResult): Record<string, any> {
-  const lines = r.stdout.trimEnd().split('\n');
-  expect(lines, r.stdout + r.stderr).toHaveLength(1);
-  return JSON.parse(lines[0]!) as Record<string, any>;
-}
 
 function alive(pid: number): boolean {
   try {

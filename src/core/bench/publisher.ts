@@ -284,7 +284,8 @@ export class Publisher implements Sender {
         this.published += n;
         f[board.countedSentIndex(this.index)] = this.published;
         f[host.shardBase + S_PUBLISHED]! += n;
-        const second = t > host.measureStart ? Math.floor((t - host.measureStart) / 1000) : 0;
+        // As in subscriber.ts: before the shard knows the measured phase's start, the first second.
+        const second = host.measureStart > 0 && t > host.measureStart ? Math.floor((t - host.measureStart) / 1000) : 0;
         const perSecond = host.publishedPerSecond;
         while (perSecond.length <= second) perSecond.push(0);
         perSecond[second]! += n;

@@ -215,6 +215,15 @@ export function kernelLines(kernel: KernelTcpCounters | undefined): SummaryLine[
   ];
 }
 
+/**
+ * A rate line. Messages that all went out (or arrived) within the clock's resolution have no
+ * span to divide by: the engine reports 0 then, which must not read as "nothing was sent".
+ */
+function rateText(rate: number, count: number): string {
+  if (rate === 0 && count > 0) return `not measurable: all ${formatCount(count)} within 1 ms (give more --msgs, or --duration)`;
+  return `${formatRate(rate)} msg/s`;
+}
+
 /** The summary of one run. */
 export function summarize(r: BenchResult): BenchSummary {
   const v = verdict(r);
@@ -232,13 +241,13 @@ export function summarize(r: BenchResult): BenchSummary {
   } else {
     // The span of the publish rate (first send to last ack), so the two lines agree; the wait for stragglers is its own line.
     rates.push({ label: 'published', text: `${formatCount(r.published)} in ${formatSeconds(r.publishMs ?? r.durationMs)}`, tone: 'plain' });
-    rates.push({ label: 'publish rate', text: `${formatRate(r.publishRate)} msg/s`, tone: 'plain' });
+    rates.push({ label: 'publish rate', text: rateText(r.publishRate, r.acknowledged), tone: 'plain' });
     const acks = acknowledgedLine(r);
     if (acks !== undefined) rates.push(acks);
     // With no subscribers (--subs 0) the run measures publishing only.
     if (c.subs > 0) {
       rates.push({ label: 'delivered', text: `${formatCount(r.delivered)} of ${formatCount(r.expected)}`, tone: r.delivered < r.expected ? 'warn' : 'plain' });
-      rates.push({ label: 'delivery rate', text: `${formatRate(r.deliveryRate)} msg/s`, tone: 'plain' });
+      rates.push({ label: 'delivery rate', text: rateText(r.deliveryRate, r.delivered), tone: 'plain' });
     }
     const waited = waitedLine(r);
     if (waited !== undefined) rates.push(waited);

@@ -56,7 +56,9 @@ export class Subscriber implements Receiver {
     if (this.checker.receive(pub, buf.readUInt32BE(at + HEADER_SEQ))) f[host.shardBase + S_UNIQUE]! += 1;
     f[host.shardBase + S_DELIVERED]! += 1;
     host.deliveryLatency.recordMs(t - buf.readDoubleLE(at + HEADER_TIME));
-    const second = t > host.measureStart ? Math.floor((t - host.measureStart) / 1000) : 0;
+    // A shard learns the measured phase's start when told to begin it; a message of that phase from
+    // another shard's publisher can arrive first (measureStart still 0): it belongs to the first second.
+    const second = host.measureStart > 0 && t > host.measureStart ? Math.floor((t - host.measureStart) / 1000) : 0;
     const perSecond = host.deliveredPerSecond;
     while (perSecond.length <= second) perSecond.push(0);
     perSecond[second]! += 1;

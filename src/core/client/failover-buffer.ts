@@ -15,6 +15,7 @@
  * everything at once on reconnect, past the window and the broker's Receive Maximum.
  */
 import type { MqttClient } from 'mqtt';
+import { deferred, type Deferred } from './deferred.js';
 
 export const DEFAULT_MAX_BUFFERED = 10_000;
 
@@ -32,24 +33,6 @@ export interface OfflineBufferOptions<M> {
   onFull?: ((kept: number) => void) | undefined;
 }
 
-interface Waiter {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-function waiter(): Waiter {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Rejected only on stop(); a caller that stopped waiting must not crash the process.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
 export class OfflineBuffer<M> {
   readonly maxBuffered: number;
   /** Kept messages from `head` on; compacted now and then, so a long outage costs no shifting. */
@@ -59,10 +42,10 @@ export class OfflineBuffer<M> {
   private pumping = false;
   private failure: Error | undefined;
   private toldFull = false;
-  private roomWaiter: Waiter | undefined;
-  private flushWaiter: Waiter | undefined;
+  private roomWaiter: Deferred | undefined;
+  private flushWaiter: Deferred | undefined;
   /** Resolved when the connection closes: ends a pump's wait for room. */
-  private offlineWaiter: Waiter | undefined;
+  private offlineWaiter: Deferred | undefined;
 
   constructor(private readonly options: OfflineBufferOptions<M>) {
     this.maxBuffered = Math.max(1, options.maxBuffered ?? DEFAULT_MAX_BUFFERED);
@@ -93,7 +76,7 @@ export class OfflineBuffer<M> {
       this.toldFull = true;
       this.options.onFull?.(this.size);
     }
-    this.roomWaiter ??= waiter();
+    this.roomWaiter ??= deferred();
     return this.roomWaiter.promise;
   }
 
@@ -101,7 +84,7 @@ export class OfflineBuffer<M> {
   flushed(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.size === 0) return Promise.resolve();
-    this.flushWaiter ??= waiter();
+    this.flushWaiter ??= deferred();
     return this.flushWaiter.promise;
   }
 
@@ -157,7 +140,7 @@ export class OfflineBuffer<M> {
     try {
       while (this.online && this.size > 0 && this.failure === undefined) {
         if (!this.options.hasRoom()) {
-          this.offlineWaiter ??= waiter();
+          this.offlineWaiter ??= deferred();
           await Promise.race([this.options.ready(), this.offlineWaiter.promise]);
           continue;
         }

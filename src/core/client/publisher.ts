@@ -17,6 +17,7 @@ import type { IClientPublishOptions, MqttClient, Packet as MqttPacket } from 'mq
 import { reasonCodeName } from '../codec/constants.js';
 import type { QoS } from '../codec/types.js';
 import type { Connection } from './connect.js';
+import { deferred, type Deferred } from './deferred.js';
 
 /** Messages in flight at once unless the caller or the broker says fewer. */
 export const DEFAULT_WINDOW = 256;
@@ -88,24 +89,6 @@ class Entry<T> {
     /** The connection (counted from 1) a QoS 0 message is written on; see onClose. */
     readonly connection: number,
   ) {}
-}
-
-interface Deferred {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Rejected only when the publisher stops; a caller that was not waiting must not crash the process.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
 }
 
 const READY = Promise.resolve();

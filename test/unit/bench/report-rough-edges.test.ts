@@ -42,6 +42,13 @@ describe('publishing time and the wait for missing messages', () => {
     expect(line(text, 'why')).toMatch(/^ {2}why {13}20 QoS 1 publishes were never acknowledged: the broker stopped answering/);
   });
 
+  it('a run too short to time says so instead of a rate of 0 msg/s', () => {
+    const instant = result({ published: 60, acknowledged: 60, expected: 60, delivered: 60, publishMs: 0, durationMs: 0, publishRate: 0, deliveryRate: 0 }, { msgs: 60 });
+    const text = renderSummary(summarize(instant), plain);
+    expect(line(text, 'publish rate')).toBe('  publish rate    not measurable: all 60 within 1 ms (give more --msgs, or --duration)');
+    expect(line(text, 'delivery rate')).toBe('  delivery rate   not measurable: all 60 within 1 ms (give more --msgs, or --duration)');
+  });
+
   it('--json: publishMs and waitedMs beside durationMs, whose meaning is unchanged', () => {
     const j = benchJson(waited);
     expect(j).toMatchObject({ durationMs: 10_070, publishMs: 62.6, waitedMs: 10_000 });
