@@ -84,7 +84,7 @@ afterAll(() => {
 
 describe('npm pack', () => {
   it('holds the launcher, the bundles, the library with its types, the dashboard and the man pages', () => {
-    for (const f of ['package.json', 'README.md', 'bin/mqt.js', 'bin/package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cjs.id', 'dist/cli-broker.bundle.cjs', 'dist/cli-broker.bundle.cjs.id', 'dashboard/index.html']) {
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/mqt.js', 'bin/package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/cli.bundle.cjs', 'dist/cli.bundle.cjs.id', 'dist/cli-broker.bundle.cjs', 'dist/cli-broker.bundle.cjs.id', 'dashboard/index.html']) {
       expect(files).toContain(f);
     }
     // Every bundle the build made (bin/mqt.js picks one per command) and its build id.

@@ -1,7 +1,7 @@
 /**
- * CPU time and memory of another process (the broker under test), and the kernel's count of
- * dropped SYNs, from Linux's /proc. Every function returns undefined where /proc is not there
- * or the process is gone.
+ * CPU time and memory of another process (the broker under test), from Linux's /proc (the
+ * kernel's TCP counters are netstat.ts's). Every function returns undefined where /proc is not
+ * there or the process is gone.
  */
 import { readFileSync } from 'node:fs';
 
@@ -28,35 +28,6 @@ export function rssOf(pid: number): number | undefined {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? undefined : Number(m[1]) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The TcpExt ListenOverflows counter out of /proc/net/netstat's text: pairs of lines, a header
- * line of names and a line of values, each starting with "TcpExt:". Undefined when absent.
- */
-export function parseListenOverflows(netstat: string): number | undefined {
-  const lines = netstat.split('\n');
-  for (let i = 0; i + 1 < lines.length; i++) {
-    if (!lines[i]!.startsWith('TcpExt:') || !lines[i + 1]!.startsWith('TcpExt:')) continue;
-    const at = lines[i]!.trim().split(/\s+/).indexOf('ListenOverflows');
-    if (at < 0) return undefined;
-    const value = Number(lines[i + 1]!.trim().split(/\s+/)[at]);
-    return Number.isFinite(value) ? value : undefined;
-  }
-  return undefined;
-}
-
-/**
- * Connections this host's kernel has dropped so far because a listen queue was full (every
- * listener of the machine, since boot). A dropped SYN is retried by the client a second later,
- * which shows as a low connect rate with a normal CONNECT → CONNACK latency.
- */
-export function listenOverflows(): number | undefined {
-  try {
-    return parseListenOverflows(readFileSync('/proc/net/netstat', 'utf8'));
   } catch {
     return undefined;
   }
