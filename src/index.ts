@@ -40,6 +40,6 @@ export {
   RetainedIndex,
 } from './core/topic/index.js';
 export { createBroker, Broker } from './core/broker/index.js';
-export type { BrokerOptions, CreateBrokerOptions, BrokerEvents, ClientInfo, Hooks, ListenOptions, PublishTrace } from './core/broker/index.js';
+export type { AuthAnswer, AuthRequest, BrokerOptions, CreateBrokerOptions, BrokerEvents, ClientInfo, Hooks, ListenOptions, PublishTrace } from './core/broker/index.js';
 export { startBridge } from './core/bridge/index.js';
 export type { Bridge, BridgeOptions, BridgeTopic, BridgeTls, BridgeStatus, BridgeDirection } from './core/bridge/index.js';

@@ -223,8 +223,8 @@ function aliasedProperties(properties: Properties | undefined, topicAlias: numbe
 
 /** Refuses up front what the broker announced it will not take (5.0 CONNACK properties). */
 function checkBrokerLimits(conn: Connection, plan: Plan): void {
-  const props = conn.connack.properties;
-  if (props === undefined) return;
+  // A 5.0 CONNACK without properties still means Topic Alias Maximum 0 [MQTT-3.2.2-17].
+  const props = conn.connack.properties ?? {};
   if (props.maximumQoS !== undefined && plan.qos > props.maximumQoS) {
     throw new CliError(`the broker accepts QoS ${props.maximumQoS} at most (Maximum QoS in its CONNACK): use -q ${props.maximumQoS}`, { command: COMMAND });
   }

@@ -29,6 +29,8 @@ describe.skipIf(gate.skip)('bridge to mosquitto', () => {
   beforeEach(gate.check);
   afterEach(stopStarted);
 
+  // [MQTT-7.0.0-1] (3.1.1): a broker that also connects out conforms as a client too: the bridge
+  // speaks 3.1.1 and 5.0 to mosquitto (which closes on any violation) with exact QoS 0/1/2 counts.
   it.each([4, 5] as const)('forwards out at QoS 0, 1 and 2 with prefixes (remote speaks %i), every message once at QoS 2', async (protocolVersion) => {
     remote = await remoteMosquitto();
     local = await localBroker();

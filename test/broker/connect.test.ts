@@ -114,7 +114,8 @@ describe('will checks at CONNECT', () => {
     await client.expectClosed();
   });
 
-  // [MQTT-3.1.3-11] the will topic is a topic name: no wildcards.
+  // 5.0 section 3.1.3.3: the will topic is a topic name: no wildcards. (5.0's 3.1.3-11 is its UTF-8 rule,
+  // test/conformance/connect-5-wire.test.ts.)
   it('5.0: refuses a will topic with wildcards with 0x90', async () => {
     start();
     const { client, connack } = await tryConnect(broker, { protocolVersion: 5, will: { topic: 'w/#', payload: Buffer.from('x'), qos: 0, retain: false } });
@@ -155,7 +156,7 @@ describe('protocol versions', () => {
 });
 
 describe('authentication hook', () => {
-  // [MQTT-4.12.0-1] no enhanced authentication is offered: naming a method is refused, not ignored.
+  // [MQTT-4.12.0-1] without an enhancedAuth hook no method is supported: naming one is refused, not ignored.
   it('5.0: a CONNECT naming an Authentication Method is CONNACK 0x8C and a close; authenticate is never asked', async () => {
     const asked: string[] = [];
     start({

@@ -117,7 +117,7 @@ describe('payloads kept by the broker do not pin the socket reads they came in',
     const { client: pub } = await connect(broker, { clientId: 'pub' });
     const before = await arrayBuffers();
     await sendChunks(pub, (i) => smallPublish('q', i));
-    // The window holds all of them: each was sent, none acknowledged, so the broker keeps each one [MQTT-4.3.2-1].
+    // The window holds all of them: each was sent, none acknowledged, so the broker keeps each one.
     for (let i = 0; i < COUNT; i++) expect((await sub.expect('publish')).payload).toEqual(tenBytes(i));
     const grown = (await arrayBuffers()) - before;
     expect(grown).toBeLessThan(8 * MB);

@@ -42,7 +42,7 @@ async function expectSessionWithMessage(broker: Broker, payload: string, session
   // [MQTT-3.1.2-23] the session outlives the connection for its Session Expiry Interval;
   // [MQTT-3.2.2-3] resuming it says Session Present 1.
   expect(connack.sessionPresent).toBe(true);
-  // [MQTT-4.4.0-1] the QoS 1 message queued while away is delivered on return.
+  // The QoS 1 message queued while away is delivered on return.
   const m = await client.receive();
   expect([m.topic, m.payload.toString(), m.qos]).toEqual(['t', payload, 1]);
   return client;

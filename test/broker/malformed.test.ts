@@ -26,8 +26,9 @@ async function bystanders(): Promise<{ check: () => Promise<void> }> {
   };
 }
 
-// [MQTT-4.8.0-1] (3.1.1) / 5.0 section 4.13: a malformed packet or protocol violation closes that connection.
+// 5.0 section 4.13: a malformed packet or protocol violation closes that connection.
 describe('malformed packets', () => {
+  // [MQTT-4.8.0-1] (3.1.1): a protocol violation closes the connection it came on, only that one.
   it.each([
     ['reserved packet type 0', [0x00, 0x00]],
     ['reserved packet type 15 in 3.1.1', [0xf0, 0x00]],

@@ -114,7 +114,8 @@ describe('reason strings and the client’s Maximum Packet Size', () => {
 });
 
 describe('server DISCONNECT', () => {
-  // 5.0 section 4.13.2: on a Protocol Error the server sends DISCONNECT with the reason, then closes.
+  // 5.0 section 4.13.2: on a Protocol Error the server sends DISCONNECT with the reason, then closes
+  // [MQTT-4.13.1-1].
   it.each<[string, Packet, number]>([
     ['AUTH without an authentication method', { type: 'auth', reasonCode: 0 }, ReasonCode.ProtocolError],
     ['a CONNACK from the client', { type: 'connack', sessionPresent: false, reasonCode: 0 }, ReasonCode.ProtocolError],
@@ -150,7 +151,9 @@ describe('server DISCONNECT', () => {
     await sub.expectNothing();
   });
 
-  // 5.0 section 3.14.2.2.2: a Session Expiry Interval of 0 in CONNECT may not become non-zero at DISCONNECT.
+  // 5.0 section 3.14.2.2.2: a Session Expiry Interval of 0 in CONNECT may not become non-zero at
+  // DISCONNECT (a sentence with no statement number). The Protocol Error closes the connection
+  // after DISCONNECT 0x82 [MQTT-4.13.1-1]; no normal DISCONNECT, so the will goes out [MQTT-3.1.2-8].
   it('treats DISCONNECT raising the session expiry from 0 as a Protocol Error', async () => {
     broker = createBroker();
     const { client: watcher } = await connect(broker, { clientId: 'w' });

@@ -392,6 +392,7 @@ describe('acknowledged only once stored', () => {
     store.failing = true;
     first.publish('t', 'not stored', { qos: 1 });
     // Its PUBACK waited for the commit that failed: it never comes; the client sends again after reconnecting.
+    // [MQTT-4.8.0-2] (3.1.1): the transient error closes the connection whose packet it hit.
     await first.expectClosed();
     expect(logs.filter((l) => l.includes('the store cannot write (no space left on device)'))).toHaveLength(1);
 

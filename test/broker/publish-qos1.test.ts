@@ -79,7 +79,7 @@ describe('QoS 1, broker to client', () => {
     expect(broker.inspect.session('a')!.inflight).toBe(0);
   });
 
-  // [MQTT-3.8.4-8] delivered at min(published QoS, granted QoS).
+  // 3.1.1 [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8], the same rule) delivered at min(published QoS, granted QoS).
   it.each([
     [1, 0, 0],
     [0, 1, 0],

@@ -142,7 +142,7 @@ describe('QoS 2, broker to client', () => {
     expect(broker.inspect.session('sub')!.inflight).toBe(0);
   });
 
-  // [MQTT-3.8.4-8]
+  // 3.1.1 [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8], the same rule): min(published QoS, granted QoS).
   it('sends a QoS 2 message to a QoS 1 subscription as QoS 1, and a QoS 1 message to a QoS 2 one as QoS 1', async () => {
     broker = createBroker();
     const { client: s1 } = await connect(broker, { clientId: 's1' });

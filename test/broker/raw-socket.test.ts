@@ -231,6 +231,7 @@ describe('every malformed case of the codec, over TCP', () => {
   for (const { title, cases } of EVERY_MALFORMED_TABLE) {
     describe(title, () => {
       for (const c of cases) {
+        // [MQTT-4.8.0-1] (3.1.1, the v4 cases): the connection that broke the protocol is closed.
         it(`${c.name} (${c.v === undefined ? 'as CONNECT' : `after a v${c.v} CONNECT`}) → ${expectedAnswer(c)}`, () => run(c, c.v));
         if (c.v !== undefined) continue;
         // [MQTT-3.1.0-2] the same bytes as a second CONNECT: a Protocol Error whatever is wrong inside.

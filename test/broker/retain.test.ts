@@ -85,7 +85,7 @@ describe('retained messages', () => {
     expect((await sub.expect('publish')).payload.toString()).toBe('kept');
   });
 
-  // [MQTT-3.8.4-8] retained messages too arrive at min(stored QoS, granted QoS).
+  // 3.1.1 [MQTT-3.8.4-6] (5.0 [MQTT-3.8.4-8], the same rule): retained messages too arrive at min(stored QoS, granted QoS).
   it('sends every matching retained message at the lower of its QoS and the granted one', async () => {
     broker = createBroker();
     const { client: pub } = await connect(broker, { clientId: 'pub' });

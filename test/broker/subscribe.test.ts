@@ -29,7 +29,9 @@ async function topicsReceived(client: TestClient): Promise<string[]> {
 }
 
 describe('topic filters', () => {
-  // [MQTT-4.7.1-2] '#' matches its parent and any number of levels; [MQTT-4.7.1-3] '+' exactly one level.
+  // '#' matches its parent and any number of levels (3.1.1 section 4.7.1.2; where '#' may stand
+  // is test/conformance/topics-rules.test.ts); [MQTT-4.7.1-3] '+' exactly one level, at the
+  // first and the last level too.
   it.each([
     ['a/+', ['a/b', 'a/'], ['a', 'a/b/c', 'b/a']],
     ['a/#', ['a', 'a/b', 'a/b/c'], ['b', 'ab']],
@@ -86,7 +88,8 @@ describe('topic filters', () => {
     expect((await client.trySubscribe(['no', 'yes'], 2)).reasonCodes).toEqual([0x80, 0]);
   });
 
-  // [MQTT-3.2.2-9] a QoS above the broker's maximum is granted at the maximum.
+  // A QoS above the broker's maximum is granted at the maximum (a 3.1.1 client: 5.0's Maximum QoS
+  // in CONNACK, statement 3.2.2-9, is tested in test/conformance/connack-5.test.ts).
   it('grants at most the configured maximum QoS', async () => {
     broker = createBroker({ maxQoS: 1 });
     const { client } = await connect(broker);

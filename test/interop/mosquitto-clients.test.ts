@@ -41,6 +41,7 @@ describe.skipIf(gate.skip)('mosquitto_pub/mosquitto_sub through our broker', () 
       return r.stdout;
     }
 
+    // [MQTT-7.0.0-2] (3.1.1): stock clients, using nothing outside the spec, interoperate with the broker.
     it.each([0, 1, 2])('QoS %i from mosquitto_pub reaches mosquitto_sub, with the complete ack flow', async (qos) => {
       const s = sub(['-t', 'interop/qos', '-q', String(qos), '-C', '1', '-W', '5']);
       await s.subscribed;

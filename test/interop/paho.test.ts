@@ -145,7 +145,7 @@ describe.skipIf(gate.skip)('Python paho-mqtt through our broker', () => {
   }
 
   describe.each(['3.1.1', '5'] as const)('MQTT %s', (version) => {
-    // [MQTT-3.2.2-?] CONNACK accepted; an empty client id is assigned one [MQTT-3.1.3-6],
+    // CONNACK accepted; an empty client id is assigned one [MQTT-3.1.3-6],
     // which 5.0 returns as Assigned Client Identifier.
     it('connects with an empty client id', async () => {
       const { connack } = await paho('connect', version);

@@ -313,7 +313,7 @@ export async function readConnection(argv: ArgvLike, ctx: ReadConnectionContext)
   const clientId = fixedId ?? `${settings.idPrefix ?? `mqt-${ctx.command}-`}${Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0')}`;
   // A random id would start a fresh session every time, which defeats -c (mosquitto refuses it too).
   if (!clean && fixedId === undefined) throw new OptionError('-c/--disable-clean-session needs a fixed client id: add -i <id>');
-  // [MQTT-3.1.3-8] with 3.1.1 an empty client id needs clean session; 3.1 allows none at all.
+  // 3.1.1 [MQTT-3.1.3-7]: an empty client id needs clean session (a broker refuses it, [MQTT-3.1.3-8]); 3.1 allows none at all.
   if (clientId === '' && (!clean || protocolVersion === 3)) throw new OptionError('an empty client id (-i \'\') needs a clean session and MQTT 3.1.1 or 5');
 
   const username = settings.username;

@@ -81,6 +81,10 @@ export class RawClient implements LinkHandler {
   receiveMaximum = 65_535;
   /** From the 5.0 CONNACK: the largest packet the broker accepts, bytes. */
   maximumPacketSize = Number.POSITIVE_INFINITY;
+  /** From the 5.0 CONNACK: the highest QoS the broker accepts in a PUBLISH (2 if unsaid). */
+  maximumQoS: 0 | 1 | 2 = 2;
+  /** From the 5.0 CONNACK: whether the broker accepts retained messages (yes if unsaid). */
+  retainAvailable = true;
   /** CONNECT written → CONNACK read, ms. */
   connackMs = 0;
   /** Keep-alive the broker imposed (5.0 Server Keep Alive), or undefined. */
@@ -111,7 +115,15 @@ export class RawClient implements LinkHandler {
       this.destroy();
       throw new MqttError(connack.reasonCode, `CONNECT of ${packet.clientId} refused with code 0x${connack.reasonCode.toString(16).padStart(2, '0')}`);
     }
+    if (connack.sessionPresent && packet.clean) {
+      // A client that starts clean has no session to resume: the broker claims state the run
+      // never made (5.0 [MQTT-3.2.2-4]; 3.1.1 forbids the answer itself, [MQTT-3.2.2-1]).
+      this.destroy();
+      throw new Error(`the broker answered the clean CONNECT of ${packet.clientId} with Session Present 1, a session this client cannot have: the bench closed the connection`);
+    }
     const props = connack.properties;
+    if (props?.maximumQoS === 0 || props?.maximumQoS === 1) this.maximumQoS = props.maximumQoS;
+    if (props?.retainAvailable !== undefined) this.retainAvailable = props.retainAvailable !== 0;
     if (props?.receiveMaximum !== undefined) this.receiveMaximum = props.receiveMaximum;
     if (props?.maximumPacketSize !== undefined) this.maximumPacketSize = props.maximumPacketSize;
     if (props?.serverKeepAlive !== undefined) this.serverKeepAlive = props.serverKeepAlive;
@@ -292,7 +304,7 @@ export class RawClient implements LinkHandler {
           break;
         }
         case 5: {
-          // PUBREC: answer PUBREL, unless a 5.0 reason code ≥ 0x80 ended the flow [MQTT-4.3.3-2].
+          // PUBREC: answer PUBREL, unless a 5.0 reason code ≥ 0x80 ended the flow (5.0 [MQTT-4.3.3-4], 3.1.1 [MQTT-4.3.3-1]).
           const id = (buf[i]! << 8) | buf[i + 1]!;
           if (remaining > 2 && buf[i + 2]! >= 0x80) this.sender?.onRefused(id, buf[i + 2]!, t);
           else this.queueAck(0x62, id);

@@ -174,6 +174,25 @@ export class Shard implements PublisherHost, SubscriberHost {
     return client;
   }
 
+  /**
+   * What the broker's CONNACK forbids the run to send, said before anything is published: no
+   * PUBLISH above its Maximum QoS (5.0 [MQTT-3.2.2-11]), none retained when Retain Available
+   * is 0 ([MQTT-3.2.2-14]). Checked on every client of a pub run, so a subscriber's CONNACK
+   * speaks before its SUBSCRIBE could be downgraded.
+   */
+  private checkLimits(client: RawClient): RawClient {
+    const { qos, retain } = this.config;
+    if (qos > client.maximumQoS) {
+      client.destroy();
+      throw new Error(`the broker accepts QoS ${client.maximumQoS} at most (Maximum QoS in its CONNACK): use --qos ${client.maximumQoS}`);
+    }
+    if (retain && !client.retainAvailable) {
+      client.destroy();
+      throw new Error('the broker does not accept retained messages (Retain Available 0 in its CONNACK): drop --retain');
+    }
+    return client;
+  }
+
   /** Connects this shard's subscribers (subscribed) and publishers. Rejects on the first failure. */
   async setup(): Promise<void> {
     const { plan, config } = this;
@@ -184,7 +203,7 @@ export class Shard implements PublisherHost, SubscriberHost {
     const subscribers = new Array<Subscriber | undefined>(subs.length);
     await eachLimited(subs.map((j, k) => [j, k] as const), SETUP_CONCURRENCY, async ([j, k]) => {
       const id = `${plan.clientTag}s${j}`;
-      const client = await this.open(id, config.persistent === true);
+      const client = this.checkLimits(await this.open(id, config.persistent === true));
       if (config.persistent === true) this.persistentIds.push(id);
       const filter = plan.subFilters[j]!;
       const sub = new Subscriber(this, j, filter, plan.runId, plan.publishers);
@@ -196,7 +215,7 @@ export class Shard implements PublisherHost, SubscriberHost {
     for (const s of subscribers) if (s !== undefined) this.subscribers.push(s);
     const publishers = new Array<Publisher | undefined>(pubs.length);
     await eachLimited(pubs.map((i, k) => [i, k] as const), SETUP_CONCURRENCY, async ([i, k]) => {
-      const client = await this.open(`${plan.clientTag}p${i}`);
+      const client = this.checkLimits(await this.open(`${plan.clientTag}p${i}`));
       publishers[k] = new Publisher(this, client, i, plan.pubTopics[i]!, {
         qos: config.qos,
         retain: config.retain,

@@ -328,6 +328,11 @@ export class BridgeEngine implements FlightLinks {
       }
       return this.down(`the remote refused the connection: ${why}`);
     }
+    if (p.sessionPresent && this.options.cleanSession) {
+      // A clean connect leaves us no session there: a remote claiming one is wrong, and the
+      // connection is closed (5.0 [MQTT-3.2.2-4]; 3.1.1 forbids the answer, [MQTT-3.2.2-1]).
+      return this.down('the remote answered a clean connect with Session Present 1, a session the bridge cannot have there; closing the connection');
+    }
     const props = p.properties;
     const mine = this.options.maxPacketSize;
     const theirs = props?.maximumPacketSize ?? 0;
@@ -336,7 +341,7 @@ export class BridgeEngine implements FlightLinks {
     this.flight.remoteRetain = props?.retainAvailable !== 0;
     // A 3.1.1 remote says no window: keep to mosquitto's max_inflight_messages default, as its bridges do
     // (mosquitto 2.0.11 stalls under a QoS 2 sender with a hundred in flight).
-    this.flight.remoteConnected(p.sessionPresent && !this.options.cleanSession, props?.receiveMaximum ?? LEGACY_WINDOW);
+    this.flight.remoteConnected(p.sessionPresent, props?.receiveMaximum ?? LEGACY_WINDOW);
     const keepalive = props?.serverKeepAlive ?? this.options.keepalive;
     if (keepalive > 0) this.startPing(keepalive);
     this.phase = Phase.Local;

@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { ReasonCode } from '../codec/constants.js';
 import type { Properties, QoS } from '../codec/types.js';
 import { Backpressure } from './backpressure.js';
 import { resolveConfig, type BrokerOptions } from './config.js';
@@ -88,6 +89,7 @@ function trustBridges(given: Hooks): Hooks {
     authorizeSubscribe: (client, filter, qos) => (isBridge(client) ? qos : given.authorizeSubscribe(client, filter, qos)),
   };
   if (given.authorizeRead !== undefined) out.authorizeRead = (client, topic, qos, retain) => (isBridge(client) ? true : given.authorizeRead!(client, topic, qos, retain));
+  if (given.enhancedAuth !== undefined) out.enhancedAuth = (client, request) => (isBridge(client) ? { reasonCode: 0 } : given.enhancedAuth!(client, request));
   return out;
 }
 
@@ -232,7 +234,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     for (const key of Object.keys(partial) as (keyof Hooks)[]) {
       const hook = partial[key];
       if (hook === undefined) {
-        if (key === 'authorizeRead') delete next.authorizeRead;
+        if (key === 'authorizeRead' || key === 'enhancedAuth') delete next[key];
         else (next as unknown as Record<string, unknown>)[key] = defaultHooks[key];
       } else if (typeof hook !== 'function') {
         throw new TypeError(`hook ${key} must be a function, got ${typeof hook}`);
@@ -327,7 +329,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.awaitingConnect.delete(conn as Connection);
   }
 
-  /** Closes whoever has waited connectTimeoutMs without a CONNECT; then waits for the next oldest. */
+  /**
+   * Closes whoever has waited connectTimeoutMs without a CONNECT; then waits for the next oldest.
+   * A client in an enhanced authentication (enhanced-auth.ts) stays on this clock until its
+   * CONNACK: one that has not finished by then is refused with CONNACK 0x87.
+   */
   private connectDeadlineDue(now: number): void {
     for (const conn of this.awaitingConnect) {
       const due = conn.openedAt + this.config.connectTimeoutMs;
@@ -336,7 +342,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
         return;
       }
       this.awaitingConnect.delete(conn);
-      conn.close('no CONNECT in time', false);
+      if (conn.state === State.Connecting) conn.refuse(ReasonCode.NotAuthorized, `authentication not finished within ${this.config.connectTimeoutMs} ms of connecting`);
+      else conn.close('no CONNECT in time', false);
     }
   }
 

@@ -15,6 +15,7 @@ import { dispatch, noteHeldDisconnect } from './handlers/index.js';
 import { KeepAlive, type KeepAliveTarget } from './keepalive.js';
 import type { Message } from './message.js';
 import { Outbox } from './outbox.js';
+import { reasonString } from './reason-string.js';
 import type { Scheduler } from './scheduler.js';
 import type { BrokerStats } from './stats.js';
 import type { HeldPublisher, Session } from './session.js';
@@ -144,6 +145,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
    */
   private held: Packet[] | null = null;
   private hookPending = false;
+  /** The parser's error for a read whose earlier packets are still being handled (onData). */
+  private inputError: unknown = undefined;
   readonly waitingOn: Session[] = [];
   private readPaused = false;
   /**
@@ -198,8 +201,15 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
     try {
       packets = this.parser.push(chunk);
     } catch (err) {
-      this.fail(err);
-      return;
+      // The packets this read completed before the bad one still count, in order (Parser.push
+      // keeps them on the error); the error comes once they are handled, and nothing more is read.
+      packets = err instanceof MqttError ? (err.packetsBefore ?? []) : [];
+      if (packets.length === 0) {
+        this.fail(err);
+        return;
+      }
+      this.stream.off('data', onStreamData);
+      this.inputError = err;
     }
     stats.packetsReceived += packets.length;
     if (this.held !== null) this.hold(packets);
@@ -240,6 +250,8 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
         return;
       }
     }
+    // Everything read before a malformed packet is handled: now its error (onData).
+    if (this.inputError !== undefined) this.fail(this.inputError);
   }
 
   /**
@@ -300,9 +312,23 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** Queues a packet for this tick's write. */
   send(packet: Packet): void {
     if (this.state === State.Closed) return;
-    this.outbox.push(encode(packet, this.protocolVersion));
+    const bytes = encode(packet, this.protocolVersion);
+    // Nothing larger than the client's Maximum Packet Size goes out [MQTT-3.1.2-24]. A PUBLISH
+    // takes its own path (wire.ts: dropped as if sent [MQTT-3.1.2-25]); an ack, SUBACK or
+    // UNSUBACK that cannot fit leaves the protocol no way on: DISCONNECT 0x95 and close.
+    if (bytes.length > this.maxOutgoingPacket) {
+      this.tooLarge(packet, bytes.length);
+      return;
+    }
+    this.outbox.push(bytes);
     if (packet.type !== 'disconnect') this.promised = true;
     this.host.markDirty(this);
+  }
+
+  private tooLarge(packet: Packet, size: number): void {
+    const why = `a ${packet.type.toUpperCase()} of ${size} bytes exceeds the client's Maximum Packet Size of ${this.maxOutgoingPacket}`;
+    if (packet.type === 'disconnect') this.close(why, true);
+    else this.disconnectWith(ReasonCode.PacketTooLarge, why);
   }
 
   sendBytes(buf: Buffer, promise = true): void {
@@ -439,6 +465,9 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
    */
   refuse(code: number, why: string): void {
     if (this.state === State.Closed) return;
+    // Only a refusal of the CONNACK table goes out [MQTT-3.2.2-8]: a hook's number or an error's
+    // code that is not one (0x8E, 0x94, anything below 0x80) is 0x80 Unspecified error.
+    if (code < 0x80 || ALLOWED_REASON_CODES['connack']![code] !== 1) code = ReasonCode.UnspecifiedError;
     this.stats.refused(code);
     const v = this.state === State.Connecting ? this.protocolVersion : undefined;
     if (code === ReasonCode.UnsupportedProtocolVersion && v === undefined) {
@@ -455,7 +484,9 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
   /** Closes after a server-side DISCONNECT (5.0) with `code`; the will is published. */
   disconnectWith(code: number, why: string, properties?: Properties): void {
     if (this.state === State.Closed) return;
-    if (this.protocolVersion === 5 && code >= 0x80) {
+    // No DISCONNECT before CONNACK [MQTT-3.14.0-1]: a connection still waiting for its CONNACK
+    // (an authenticate hook pending when the broker shuts down) is closed without one.
+    if (this.protocolVersion === 5 && code >= 0x80 && this.state === State.Connected) {
       if (properties !== undefined) this.send({ type: 'disconnect', reasonCode: code, properties });
       else this.sendExplained({ type: 'disconnect', reasonCode: code }, why);
     }
@@ -469,13 +500,16 @@ export class Connection implements HandlerConnection, DeliveryTarget, WireState,
    */
   private sendExplained(packet: ConnackPacket | DisconnectPacket, why: string): void {
     if (this.problemInfo) {
-      const bytes = encode({ ...packet, properties: { reasonString: why.slice(0, 200) } }, 5);
+      const bytes = encode({ ...packet, properties: { reasonString: reasonString(why) } }, 5);
       if (bytes.length <= this.maxOutgoingPacket) {
         this.sendBytes(bytes);
         return;
       }
     }
-    this.send(packet);
+    // Not even the bare packet fits (a client Maximum Packet Size of 2, say): nothing is sent
+    // [MQTT-3.1.2-24], and the caller closes the connection all the same [MQTT-4.13.2-1].
+    const bare = encode(packet, 5);
+    if (bare.length <= this.maxOutgoingPacket) this.sendBytes(bare, packet.type !== 'disconnect');
   }
 
   /**

@@ -7,7 +7,7 @@ import { ReasonCode } from '../codec/constants.js';
 import { sysAllowsPublish } from '../topic/sys.js';
 import type { Hooks, MaybePromise } from './types.js';
 
-export type { ClientInfo, Hooks, MaybePromise } from './types.js';
+export type { AuthAnswer, AuthRequest, ClientInfo, Hooks, MaybePromise } from './types.js';
 
 export const defaultHooks: Hooks = {
   authenticate: () => true,

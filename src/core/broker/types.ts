@@ -128,6 +128,51 @@ export interface Hooks {
    * refusal skips the delivery silently (counted in inspect). Absent by default: no cost.
    */
   authorizeRead?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): MaybePromise<boolean>;
+  /**
+   * Enhanced authentication (MQTT 5.0 section 4.12), asked at each step of an exchange with a
+   * client whose CONNECT names an Authentication Method; such a client is judged by this hook
+   * alone (`authenticate` is not asked). Absent by default: a CONNECT naming a method is then
+   * refused with CONNACK 0x8C Bad authentication method. Answer 0x8C for a method you do not
+   * support. See AuthRequest and AuthAnswer (enhanced-auth.ts runs the exchange).
+   */
+  enhancedAuth?(client: ClientInfo, request: AuthRequest): MaybePromise<AuthAnswer>;
+}
+
+/**
+ * One step of an enhanced authentication: 'connect' (the CONNECT named the method),
+ * 'reauthenticate' (AUTH 0x19 after CONNACK) or 'continue' (the client's AUTH 0x18 answering ours).
+ */
+export interface AuthRequest {
+  readonly step: 'connect' | 'continue' | 'reauthenticate';
+  /** The Authentication Method, the same at every step of the connection. */
+  readonly method: string;
+  /** The Authentication Data the client sent at this step, if any. */
+  readonly data: Buffer | undefined;
+  /** The CONNECT's password, at the 'connect' step (the username is client.username). */
+  readonly password: Buffer | undefined;
+  /** What the hook answered as `state` at the previous step of this exchange; undefined at its first. */
+  readonly state: unknown;
+}
+
+/**
+ * The hook's verdict on one step. reasonCode 0x00: authenticated (CONNACK 0x00, or AUTH 0x00
+ * after a re-authentication, carrying `data`); 0x18: continue (AUTH 0x18 with `data` goes to
+ * the client, whose answer comes back as a 'continue' step with `state`); 0x80 and up: refused
+ * (CONNACK with that code during CONNECT, DISCONNECT after it; a code the packet cannot carry
+ * becomes 0x87 Not authorized), and the connection closes.
+ */
+export interface AuthAnswer {
+  reasonCode: number;
+  /** Authentication Data for the client (0x00 and 0x18). */
+  data?: Buffer;
+  /** Kept for the next step of this exchange (0x18). */
+  state?: unknown;
+  /** On success: the username hooks see from now on (client.username), e.g. the identity the exchange proved. */
+  username?: string;
+  /** Reason String of the AUTH, CONNACK or DISCONNECT; left out when the client asked for no problem information or it would not fit. */
+  reasonString?: string;
+  /** User Properties of an AUTH (0x00, 0x18); left out on the same terms. */
+  userProperties?: [string, string][];
 }
 
 /** The authorizeRead hook as sessions call it. */
@@ -261,6 +306,8 @@ export interface HandlerConnection extends ClientInfo {
   refuse(code: number, why: string): void;
   disconnectWith(code: number, why: string, properties?: Properties): void;
   close(reason: string, unclean: boolean): void;
+  /** Turns an error (a hook's rejection outside the handler's own promise) into CONNACK, DISCONNECT or a close. */
+  fail(err: unknown): void;
 }
 
 /** The result of opening a session at CONNECT. */

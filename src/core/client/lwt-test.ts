@@ -215,7 +215,14 @@ async function runMode(mode: LwtMode, options: LwtTestOptions, watcher: Connecti
       const cleared = await clearRetained(watcher, topic);
       if (arrived) retained = { present, cleared };
     }
-    return { ...judge({ ...skeleton, grantedQos, dueMs, deadlineMs, willDelay, arrivals: observedArrivals, retained, takeover }), topic, clientId };
+    const verdict = judge({ ...skeleton, grantedQos, dueMs, deadlineMs, willDelay, arrivals: observedArrivals, retained, takeover });
+    // A client closes on a protocol violation (3.1.1 [MQTT-4.8.0-1]); the victim did, so what the
+    // mode observed after that is not the mode's: the broker failed it.
+    const malformed = victims.find((v) => v.malformed !== undefined)?.malformed;
+    if (malformed !== undefined) {
+      return { ...verdict, pass: false, problems: [`the broker sent the client with the will a malformed packet (${malformed}); the client closed the connection`, ...verdict.problems], topic, clientId };
+    }
+    return { ...verdict, topic, clientId };
   } finally {
     watcher.client.off('packetreceive', onPacket);
     for (const v of victims) {

@@ -13,6 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { encode } from '../codec/encode.js';
+import type { MqttError } from '../codec/errors.js';
 import { Parser } from '../codec/parser.js';
 import type { ConnackPacket, DisconnectPacket, Packet, Properties, Will } from '../codec/types.js';
 import { createDialer, type Link } from '../net/dial.js';
@@ -43,6 +44,8 @@ export interface RawClose {
   by: 'client' | 'broker';
   /** The DISCONNECT the broker sent before closing (5.0 only), e.g. 0x8E Session taken over. */
   disconnect: DisconnectPacket | undefined;
+  /** Set when the client closed because the broker sent a malformed packet: the codec's words. */
+  malformed?: string | undefined;
 }
 
 /** performance.now() as the clock of everything lwt-test measures: monotonic, sub-millisecond. */
@@ -53,6 +56,8 @@ class Session {
   firstPacket: ((packet: Packet) => void) | undefined;
   failed: ((err: Error) => void) | undefined;
   brokerDisconnect: DisconnectPacket | undefined;
+  /** Why the client closed on the broker's malformed packet. */
+  malformed: string | undefined;
   byClient = false;
   closed: RawClose | undefined;
   onClosed: ((close: RawClose) => void) | undefined;
@@ -94,21 +99,30 @@ export class RawClient {
       link.setHandler({
         onData(chunk) {
           let packets: Packet[];
+          let malformed: string | undefined;
           try {
             packets = parser.push(chunk);
           } catch (err) {
-            session.failed?.(Object.assign(new Error(`the broker sent a malformed packet: ${(err as Error).message}`), { code: 'EPROTO' }));
-            return; // after CONNACK, a broker's malformed packet is not what this client tests
+            // What came before the bad packet in the chunk (a CONNACK) still counts.
+            packets = (err as MqttError).packetsBefore ?? [];
+            malformed = (err as Error).message;
           }
           for (const packet of packets) {
             options.onPacket?.('received', packet);
             if (session.firstPacket !== undefined) session.firstPacket(packet);
             else if (packet.type === 'disconnect') session.brokerDisconnect = packet;
           }
+          if (malformed === undefined) return;
+          // A protocol violation closes the connection (3.1.1 [MQTT-4.8.0-1]): a broker's malformed
+          // packet, before or after CONNACK, ends this client; lwt-test reports it as the broker's fault.
+          session.malformed ??= malformed;
+          session.byClient = true;
+          session.failed?.(Object.assign(new Error(`the broker sent a malformed packet: ${malformed}`), { code: 'EPROTO' }));
+          link?.destroy();
         },
         onDrain() {},
         onClose(err) {
-          session.closed = { at: now(), by: session.byClient ? 'client' : 'broker', disconnect: session.brokerDisconnect };
+          session.closed = { at: now(), by: session.byClient ? 'client' : 'broker', disconnect: session.brokerDisconnect, malformed: session.malformed };
           session.failed?.(err ?? Object.assign(new Error('closed'), { code: 'ECLOSED' }));
           session.onClosed?.(session.closed);
         },
@@ -138,6 +152,11 @@ export class RawClient {
       if (connack.reasonCode !== 0) {
         throw connectError(new Error('refused'), connection, protocolVersion, protocolVersion === 5 ? { reasonCode: connack.reasonCode } : { returnCode: connack.reasonCode });
       }
+      if (connack.sessionPresent && options.clean) {
+        // A clean start leaves the client no session: a broker claiming one is wrong, and the
+        // connection is closed (5.0 [MQTT-3.2.2-4]; 3.1.1 forbids the answer, [MQTT-3.2.2-1]).
+        throw new ConnectError(`the broker answered the clean CONNECT of ${options.clientId} with Session Present 1, a session this client cannot have: lwt-test closed the connection`, { code: 'EPROTO' });
+      }
       return new RawClient(link, session, connack, options);
     } catch (err) {
       link?.destroy();
@@ -146,6 +165,11 @@ export class RawClient {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The codec's words for the malformed packet the broker sent, once the client closed on it. */
+  get malformed(): string | undefined {
+    return this.session.malformed;
   }
 
   /** Destroys the transport without a word: what the broker sees of a crashed client. */

@@ -69,6 +69,19 @@ export class Parser {
   /** Feeds a chunk; returns the packets it completes, in order. Throws MqttError on bad input. */
   push(chunk: Buffer): Packet[] {
     const out: Packet[] = [];
+    try {
+      this.fill(chunk, out);
+    } catch (err) {
+      // What the chunk held before the bad packet arrived first and still counts: a CONNECT is
+      // answered, a DISCONNECT discards the will, before the receiver closes for what followed.
+      if (err instanceof MqttError && out.length > 0) err.packetsBefore = out;
+      throw err;
+    }
+    return out;
+  }
+
+  /** Decodes the packets `chunk` completes into `out`; throws at the first malformed one. */
+  private fill(chunk: Buffer, out: Packet[]): void {
     let buf = chunk;
     let pos = 0;
     if (this.partial !== null) {
@@ -82,7 +95,7 @@ export class Parser {
       }
       chunk.copy(partial, this.filled, 0, n);
       this.filled += n;
-      if (this.filled < total) return out;
+      if (this.filled < total) return;
       this.partial = null;
       out.push(this.decode(partial, this.partialFirst, this.partialHeaderLength, total));
       pos = n;
@@ -120,7 +133,6 @@ export class Parser {
     }
     // The reader must not keep the chunk alive: an idle connection would pin its last read.
     this.reader.release();
-    return out;
   }
 
   /** Drops any incomplete packet, as when a connection is reused for a new stream. */

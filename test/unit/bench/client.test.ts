@@ -103,6 +103,7 @@ describe('RawClient input', () => {
       expect(acks(link)).toEqual(owed);
     };
 
+    // [MQTT-2.2.1-5] each ack the bench writes carries the packet id of the PUBLISH or PUBREL it answers (owed).
     it(`MQTT ${version === 4 ? '3.1.1' : '5.0'}: one chunk`, () => {
       check([bytes]);
     });

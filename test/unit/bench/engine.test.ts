@@ -360,6 +360,8 @@ describe('bench engine against our broker', () => {
     expect(broker.broker.inspect.connectionCount()).toBe(0);
   });
 
+  // [MQTT-3.1.2-23] a client with nothing else to send sends PINGREQ within the keep-alive: the
+  // bench's idle subscribers outlive 1.5 × keep-alive on a broker that enforces it.
   it('keeps idle subscribers alive with PINGREQ at half the keep-alive', async () => {
     // QoS 0 subscribers send nothing of their own: without pings the broker would drop them after 1.5 s.
     const r = await runBench(target(broker.port, { keepalive: 1 }), config({ qos: 0, msgs: undefined, durationMs: 2200, rate: 50 }));
@@ -370,10 +372,16 @@ describe('bench engine against our broker', () => {
     await broker.stop();
     broker = await startBroker({ receiveMaximum: 5 });
     // [MQTT-3.3.4-7] at most Receive Maximum unacknowledged; past 5 QoS 2 publishes awaiting PUBREL our broker disconnects with 0x93.
+    // [MQTT-4.9.0-1] [MQTT-4.9.0-2] so the bench's send quota starts at 5 (not the 100 asked for), not at 0 (the run
+    // completes), and it sends no QoS 2 PUBLISH while the quota is 0.
+    // [MQTT-2.2.1-3] 2000 QoS 2 publishes through 5 ids: an id 0 is a Protocol Error, and one still in use
+    // would be taken by the broker for a re-sent duplicate and not delivered, so expectClean would fail.
     const r = await runBench(target(broker.port), config({ qos: 2, protocolVersion: 5, inflight: 100, msgs: 2000 }));
     expectClean(r, 2000, 2000);
   });
 
+  // 5.0 [MQTT-3.2.2-15] the bench sends no packet above the broker's Maximum Packet Size: a PUBLISH
+  // that would exceed it stops the run before anything is sent.
   it("refuses a payload above the broker's 5.0 Maximum Packet Size before sending", async () => {
     await broker.stop();
     broker = await startBroker({ maxPacketSize: 100 });

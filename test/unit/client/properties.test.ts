@@ -54,7 +54,7 @@ describe('parsePropertyWords', () => {
 
   it('takes one subscription identifier on SUBSCRIBE', () => {
     expect(parsePropertyWords(['subscribe', 'subscription-identifier', '7'])).toEqual({ subscribe: { subscriptionIdentifiers: [7] } });
-    // [MQTT-3.8.2.1.2] at most one Subscription Identifier in a SUBSCRIBE.
+    // At most one Subscription Identifier (5.0 section 3.8.2.1.2) in a SUBSCRIBE.
     expect(() => parsePropertyWords(['subscribe', 'subscription-identifier', '7', 'subscribe', 'subscription-identifier', '8'])).toThrow(/at most one/);
   });
 

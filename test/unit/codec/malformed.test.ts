@@ -48,6 +48,7 @@ describe('reserved fixed-header flags', () => {
       const body = version === 4 ? t.body4 : t.body5;
       if (body.length === 0) continue; // AUTH does not exist in 3.1.1
       const v = t.type === 1 ? undefined : version;
+      // 5.0 [MQTT-3.15.1-1] (AUTH v5): its reserved bits 3-0 are 0; any other value is malformed.
       it(`${t.name} v${version}: flags ${t.flags.toString(2).padStart(4, '0')} parse, every other single-bit change → 0x81`, () => {
         expect(parser(v).push(Buffer.from(withFlags(t, version, t.flags)))).toHaveLength(1);
         for (const c of flagFlips(t, version)) expectRejected(c);
@@ -107,11 +108,20 @@ describe('maximum packet size', () => {
 // Error (cases in the fixture); the codes the table lists for the packet still parse.
 describe('reason codes outside the packet table', () => {
   for (const c of reasonCodesOutsideTable.cases) {
+    // [MQTT-3.9.3-2] (3.1.1 and 5.0: the SUBACK cases) and 5.0 [MQTT-3.11.3-2] (the UNSUBACK case):
+    // a SUBACK/UNSUBACK code outside its table is refused by the parser.
+    // 5.0 [MQTT-3.4.2-1] [MQTT-3.6.2-1] [MQTT-3.7.2-1] (the PUBACK, PUBREL and PUBCOMP cases): the
+    // same for a code outside the PUBACK, PUBREL or PUBCOMP table.
+    // 5.0 [MQTT-3.2.2-8] [MQTT-3.14.2-1] (the CONNACK and DISCONNECT cases): the same for a code
+    // outside the CONNACK or DISCONNECT table.
+    // 5.0 [MQTT-3.15.2-1] (the AUTH case): the same for a code outside the Authenticate Reason Codes.
     it(c.name, () => {
       expectMqttError(() => new Parser({ protocolVersion: c.v ?? 4 }).push(Buffer.from(c.bytes)), c.code);
     });
   }
 
+  // 5.0 [MQTT-3.4.2-1] [MQTT-3.6.2-1]: PUBACK 0x10 and PUBREL 0x92 are codes of their tables.
+  // 5.0 [MQTT-3.14.2-1]: so is DISCONNECT 0x8E. 5.0 [MQTT-3.15.2-1]: and AUTH 0x19.
   it.each([
     ['5.0 PUBACK 0x10 no matching subscribers', 5, [0x40, 0x03, 0x00, 0x01, 0x10]],
     ['5.0 PUBREL 0x92 packet identifier not found', 5, [0x62, 0x03, 0x00, 0x01, 0x92]],

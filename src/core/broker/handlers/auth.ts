@@ -1,12 +1,12 @@
-import { ReasonCode } from '../../codec/constants.js';
-import { MqttError } from '../../codec/errors.js';
 import type { AuthPacket } from '../../codec/types.js';
+import { receiveAuth } from '../enhanced-auth.js';
 import type { HandlerConnection } from '../types.js';
 
 /**
- * Enhanced authentication (5.0 section 4.12) is not offered: no CONNECT can have named an
- * Authentication Method we accepted, so an AUTH is a Protocol Error (5.0 section 3.15).
+ * AUTH (5.0 section 3.15): a step of the enhanced authentication its CONNECT opened, or a
+ * re-authentication after CONNACK; from a client whose CONNECT named no Authentication Method,
+ * a Protocol Error [MQTT-4.12.0-7]. The exchange is enhanced-auth.ts.
  */
-export function handleAuth(_conn: HandlerConnection, _packet: AuthPacket): void {
-  throw new MqttError(ReasonCode.ProtocolError, 'AUTH without an agreed authentication method');
+export function handleAuth(conn: HandlerConnection, packet: AuthPacket): Promise<void> | void {
+  return receiveAuth(conn, packet);
 }

@@ -19,6 +19,12 @@ import { handleUnsubscribe } from './unsubscribe.js';
 export function dispatch(conn: HandlerConnection, packet: Packet): Promise<void> | void {
   if (conn.state !== State.Connected) {
     if (packet.type === 'connect' && conn.state === State.New) return handleConnect(conn, packet);
+    // An enhanced authentication under way (the only time a packet is read between CONNECT and
+    // CONNACK): AUTH goes on with it, DISCONNECT gives it up, anything else is refused [MQTT-3.1.2-30].
+    if (conn.state === State.Connecting) {
+      if (packet.type === 'auth') return handleAuth(conn, packet);
+      if (packet.type === 'disconnect') return handleDisconnect(conn, packet);
+    }
     // [MQTT-3.1.0-1] the first packet must be CONNECT; [MQTT-3.1.0-2] a second one is a Protocol Error.
     throw new MqttError(ReasonCode.ProtocolError, `${packet.type.toUpperCase()} before CONNACK`);
   }

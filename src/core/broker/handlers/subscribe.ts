@@ -3,11 +3,13 @@
  * the retained messages the subscription asks for (5.0 section 3.8.4).
  */
 import { ReasonCode } from '../../codec/constants.js';
+import { encode } from '../../codec/encode.js';
 import { MqttError } from '../../codec/errors.js';
-import type { QoS, SubscribePacket, Subscription } from '../../codec/types.js';
+import type { QoS, SubackPacket, SubscribePacket, Subscription } from '../../codec/types.js';
 import { MAX_TOPIC_LEVELS, parseSubscriptionFilter } from '../../topic/validate.js';
 import { isPromise } from '../hooks.js';
 import type { Message } from '../message.js';
+import { reasonString } from '../reason-string.js';
 import type { HandlerConnection, MaybePromise, SessionHandle, SubscriptionOptions } from '../types.js';
 
 export function handleSubscribe(conn: HandlerConnection, packet: SubscribePacket): Promise<void> | void {
@@ -20,19 +22,20 @@ export function handleSubscribe(conn: HandlerConnection, packet: SubscribePacket
   const maxLevels = broker.config.maxTopicLevels === 0 ? MAX_TOPIC_LEVELS : Math.min(broker.config.maxTopicLevels, MAX_TOPIC_LEVELS);
   const results: MaybePromise<QoS | false>[] = [];
   const shared: boolean[] = [];
-  const invalid: boolean[] = [];
+  // Why each invalid filter is invalid (undefined: valid), for the 5.0 SUBACK's Reason String.
+  const invalid: (string | undefined)[] = [];
   let async = false;
   for (const sub of subs) {
     let parsed;
     try {
       parsed = parseSubscriptionFilter(sub.topicFilter, maxLevels);
-    } catch {
+    } catch (err) {
       results.push(false);
       shared.push(false);
-      invalid.push(true);
+      invalid.push(err instanceof Error && err.message !== '' ? err.message : `Topic filter ${JSON.stringify(sub.topicFilter)} is invalid`);
       continue;
     }
-    invalid.push(false);
+    invalid.push(undefined);
     const isShared = parsed.shareGroup !== undefined;
     // [MQTT-3.8.3-4] No Local on a shared subscription is a Protocol Error.
     if (isShared && sub.noLocal === true) throw new MqttError(ReasonCode.ProtocolError, 'No Local on a shared subscription');
@@ -51,7 +54,7 @@ function finish(
   conn: HandlerConnection,
   packet: SubscribePacket,
   granted: (QoS | false)[],
-  invalid: boolean[],
+  invalid: (string | undefined)[],
   shared: boolean[],
   subscriptionIds: number[] | undefined,
   v5: boolean,
@@ -61,19 +64,23 @@ function finish(
   const reasonCodes: number[] = [];
   const retainedFor: { sub: Subscription; qos: QoS }[] = [];
   const maxSubscriptions = broker.config.maxSubscriptions;
+  // 5.0: why filters were refused, for the Reason String (see sendSuback).
+  let why: string[] | undefined;
   for (let i = 0; i < packet.subscriptions.length; i++) {
     const sub = packet.subscriptions[i]!;
     const qos = granted[i]!;
     if (qos !== false && maxSubscriptions !== 0 && session.subscriptionCount >= maxSubscriptions && !session.hasSubscription(sub.topicFilter)) {
       // Past maxSubscriptions: 0x97 Quota exceeded (3.1.1: 0x80); replacing a filter held is fine.
       const code = v5 ? ReasonCode.QuotaExceeded : 0x80;
+      if (v5) (why ??= []).push(`${JSON.stringify(sub.topicFilter)}: more than ${maxSubscriptions} subscriptions`);
       reasonCodes.push(code);
       broker.emit('subscribe', conn, sub.topicFilter, code);
       continue;
     }
     if (qos === false) {
       // 3.1.1 has one failure code, 0x80 [MQTT-3.9.3-2]; 5.0 says which failure.
-      const code = !v5 ? 0x80 : invalid[i] ? ReasonCode.TopicFilterInvalid : ReasonCode.NotAuthorized;
+      const code = !v5 ? 0x80 : invalid[i] !== undefined ? ReasonCode.TopicFilterInvalid : ReasonCode.NotAuthorized;
+      if (v5) (why ??= []).push(invalid[i] ?? `${JSON.stringify(sub.topicFilter)}: not authorized`);
       reasonCodes.push(code);
       broker.emit('subscribe', conn, sub.topicFilter, code);
       continue;
@@ -100,7 +107,7 @@ function finish(
     if (!shared[i] && (rh === 0 || (rh === 1 && !replaced))) retainedFor.push({ sub, qos });
   }
   // [MQTT-3.8.4-1] SUBACK answers with the same packet id, one code per filter [MQTT-3.8.4-6].
-  conn.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  sendSuback(conn, { type: 'suback', packetId: packet.packetId, reasonCodes }, why);
   if (retainedFor.length === 0 || !broker.config.retainAvailable) return;
   const now = Date.now();
   let waiting: Promise<void> | undefined;
@@ -114,6 +121,23 @@ function finish(
     }
   }
   return waiting;
+}
+
+/**
+ * A 5.0 SUBACK that refuses a filter says why in its Reason String, unless the client asked for
+ * no problem information [MQTT-3.1.2-29] or the string would make the SUBACK larger than the
+ * client's Maximum Packet Size [MQTT-3.9.2-1]: then the codes go out alone. (Refusals only, so
+ * encoding twice costs nothing on the common path.)
+ */
+function sendSuback(conn: HandlerConnection, suback: SubackPacket, why: string[] | undefined): void {
+  if (why !== undefined && conn.problemInfo) {
+    const bytes = encode({ ...suback, properties: { reasonString: reasonString(why.join('; ')) } }, 5);
+    if (bytes.length <= conn.maxOutgoingPacket) {
+      conn.sendBytes(bytes);
+      return;
+    }
+  }
+  conn.send(suback);
 }
 
 /** Retained messages go out with the retain flag set [MQTT-3.3.1-9], at most at the granted QoS. */

@@ -48,6 +48,7 @@ export async function listenWs(accept: AcceptFn, log: ListenerLog, spec: Listene
   wss.on('error', () => undefined);
   wss.on('connection', (socket, req: IncomingMessage) => {
     const stream = createWebSocketStream(socket);
+    onlyBinaryFrames(socket);
     // A stream error (peer vanished) must not become an unhandled 'error' event.
     stream.on('error', () => undefined);
     accept(stream, { listener, remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, peerCertificate: certOf(req) });
@@ -69,4 +70,32 @@ export async function listenWs(accept: AcceptFn, log: ListenerLog, spec: Listene
       await bound.close();
     },
   };
+}
+
+/** The stream's own 'message' listener, kept on the socket until a text frame comes. */
+const FORWARD = Symbol('forward binary frames');
+type Guarded = Ws.WebSocket & { [FORWARD]?: ((data: Buffer, isBinary: boolean) => void) | undefined };
+
+/**
+ * MQTT travels in binary frames only [MQTT-6.0.0-1]: a text frame closes the connection (1003
+ * Unsupported Data) and neither it nor anything after it is read. createWebSocketStream pushes
+ * every frame, text or not, so its listener (the one it just added) is moved behind this check;
+ * one module-level function, no closure per connection.
+ */
+function onlyBinaryFrames(socket: Guarded): void {
+  const forward = socket.listeners('message').at(-1) as (data: Buffer, isBinary: boolean) => void;
+  socket.off('message', forward);
+  socket[FORWARD] = forward;
+  socket.on('message', checkFrame);
+}
+
+function checkFrame(this: Guarded, data: Buffer, isBinary: boolean): void {
+  const forward = this[FORWARD];
+  if (forward === undefined) return; // refused already: the close handshake is under way
+  if (isBinary) {
+    forward.call(this, data, isBinary);
+    return;
+  }
+  this[FORWARD] = undefined;
+  this.close(1003, 'MQTT over WebSocket needs binary frames');
 }

@@ -35,14 +35,14 @@ export function decodeConnect(r: Reader): ConnectPacket {
   const willQos = (flags >> 3) & 0x03;
   const willRetain = (flags & FLAG_WILL_RETAIN) !== 0;
   if (!hasWill && (willQos !== 0 || willRetain)) {
-    // [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15] no will, so no will QoS or retain.
+    // No will, so no will QoS or retain: 3.1.1 [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15], 5.0 [MQTT-3.1.2-11] [MQTT-3.1.2-13].
     throw malformed('CONNECT has will QoS or will retain without a will');
   }
-  // [MQTT-3.1.2-14] will QoS 3 is not allowed.
+  // Will QoS 3 is not allowed: 3.1.1 [MQTT-3.1.2-14], 5.0 [MQTT-3.1.2-12].
   if (willQos === 3) throw malformed('CONNECT will QoS is 3');
   const hasUsername = (flags & FLAG_USERNAME) !== 0;
   const hasPassword = (flags & FLAG_PASSWORD) !== 0;
-  // [MQTT-3.1.2-22] before 5.0 a password needs a user name; 5.0 allows one without.
+  // 3.1.1 [MQTT-3.1.2-22]: before 5.0 a password needs a user name; 5.0 allows one without.
   if (protocolVersion < 5 && hasPassword && !hasUsername) throw malformed('CONNECT has a password flag without a user name flag');
 
   const keepalive = r.u16();
