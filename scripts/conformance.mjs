@@ -52,8 +52,8 @@ const errors = [];
 const idsByVersion = new Map(VERSIONS.map((v) => [v, idsOf(v, errors)]));
 const allIds = new Set([...idsByVersion.values()].flat());
 
-const cites = valueOf('--cites');
-if (cites !== undefined) {
+/** --cites ID: the tests whose source cites it. */
+function listCiting(cites) {
   const id = cites.startsWith('MQTT-') ? cites : `MQTT-${cites}`;
   let n = 0;
   for (const [file, list] of tests) {
@@ -65,11 +65,11 @@ if (cites !== undefined) {
   }
   const versions = VERSIONS.filter((v) => idsByVersion.get(v).includes(id));
   process.stdout.write(`${n} test${n === 1 ? '' : 's'} cite [${id}]${versions.length === 0 ? ', which is no statement id' : ` (a statement of MQTT ${versions.join(' and ')})`}\n`);
-  process.exit(0);
+  return 0;
 }
 
-const fragment = valueOf('--fragment');
-if (fragment !== undefined) {
+/** --fragment FILE: rows `version id binds test note` of a draft, checked alone. */
+function checkFragment(fragment) {
   if (!existsSync(fragment)) fail(`no file ${fragment}`);
   const perVersion = new Map(VERSIONS.map((v) => [v, []]));
   readFileSync(fragment, 'utf8')
@@ -92,52 +92,61 @@ if (fragment !== undefined) {
     errors.push(...checkTable({ version, name: fragment, rows, ids, tests }).errors);
     count += new Set(rows.map((r) => r.id)).size;
   }
-  report(`${fragment}: ${count} statements`);
+  return report(`${fragment}: ${count} statements`);
 }
 
-const outcomes = new Map();
-for (const version of VERSIONS) {
-  const name = `test/conformance/mqtt-${version}.tsv`;
-  const path = join(root, name);
-  if (!existsSync(path)) {
-    errors.push(`${name} is missing`);
-    continue;
+/** The tables of the tree: errors, then the coverage per version and section. */
+function checkTables() {
+  const outcomes = new Map();
+  for (const version of VERSIONS) {
+    const name = `test/conformance/mqtt-${version}.tsv`;
+    const path = join(root, name);
+    if (!existsSync(path)) {
+      errors.push(`${name} is missing`);
+      continue;
+    }
+    const { rows, errors: bad } = parseTable(readFileSync(path, 'utf8'), name);
+    errors.push(...bad);
+    const result = checkTable({ version, name, rows, ids: idsByVersion.get(version), tests });
+    errors.push(...result.errors);
+    outcomes.set(version, result.outcome);
   }
-  const { rows, errors: bad } = parseTable(readFileSync(path, 'utf8'), name);
-  errors.push(...bad);
-  const result = checkTable({ version, name, rows, ids: idsByVersion.get(version), tests });
-  errors.push(...result.errors);
-  outcomes.set(version, result.outcome);
-}
-errors.push(...strayCitations(tests, allIds));
+  errors.push(...strayCitations(tests, allIds));
 
-if (args.includes('--json')) {
-  const out = {};
-  for (const [version, outcome] of outcomes) out[version] = Object.fromEntries(outcome);
-  process.stdout.write(JSON.stringify({ errors, outcome: out }, null, 2) + '\n');
-  process.exit(errors.length === 0 ? 0 : 1);
-}
-
-for (const [version, outcome] of outcomes) {
-  const ids = idsByVersion.get(version);
-  const { total, sections } = coverage(ids, outcome);
-  process.stdout.write(
-    `MQTT ${version}: ${ids.length} statements: ${total.tested} tested, ${total['n/a']} not applicable, ${total.open} open; ` +
-      `${total.oursTested} of the ${total.ours} that bind the broker or the codec have a test\n`,
-  );
-  process.stdout.write('  section  tested  n/a  open\n');
-  for (const [s, c] of sections) {
-    process.stdout.write(`  ${s.padEnd(7)}  ${String(c.tested).padStart(6)}  ${String(c['n/a']).padStart(3)}  ${String(c.open).padStart(4)}\n`);
+  if (args.includes('--json')) {
+    const out = {};
+    for (const [version, outcome] of outcomes) out[version] = Object.fromEntries(outcome);
+    process.stdout.write(JSON.stringify({ errors, outcome: out }, null, 2) + '\n');
+    return errors.length === 0 ? 0 : 1;
   }
-}
-report('conformance tables');
 
+  for (const [version, outcome] of outcomes) {
+    const ids = idsByVersion.get(version);
+    const { total, sections } = coverage(ids, outcome);
+    process.stdout.write(
+      `MQTT ${version}: ${ids.length} statements: ${total.tested} tested, ${total['n/a']} not applicable, ${total.open} open; ` +
+        `${total.oursTested} of the ${total.ours} that bind the broker or the codec have a test\n`,
+    );
+    process.stdout.write('  section  tested  n/a  open\n');
+    for (const [s, c] of sections) {
+      process.stdout.write(`  ${s.padEnd(7)}  ${String(c.tested).padStart(6)}  ${String(c['n/a']).padStart(3)}  ${String(c.open).padStart(4)}\n`);
+    }
+  }
+  return report('conformance tables');
+}
+
+/** The verdict line and the exit code; the errors, one a line, on stderr. */
 function report(what) {
   if (errors.length === 0) {
     process.stdout.write(`${what}: OK\n`);
-    process.exit(0);
+    return 0;
   }
   for (const e of errors) process.stderr.write(`${e}\n`);
   process.stderr.write(`${what}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
-  process.exit(1);
+  return 1;
 }
+
+// exitCode, not exit(): a long --json must reach a pipe whole.
+const cites = valueOf('--cites');
+const fragment = valueOf('--fragment');
+process.exitCode = cites !== undefined ? listCiting(cites) : fragment !== undefined ? checkFragment(fragment) : checkTables();

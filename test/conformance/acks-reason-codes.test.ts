@@ -9,8 +9,7 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createBroker } from '../../src/core/broker/broker.js';
 import { MqttError } from '../../src/core/codec/errors.js';
 import { Parser } from '../../src/core/codec/parser.js';
-import type { Packet } from '../../src/core/codec/types.js';
-import { connect, type TestClient } from '../helpers/broker-client.js';
+import { beforePing, connect, type TestClient } from '../helpers/broker-client.js';
 
 // 5.0 sections 3.4.2.1 (PUBACK), 3.5.2.1 (PUBREC), 3.6.2.1 (PUBREL), 3.7.2.1 (PUBCOMP).
 const PUBACK_PUBREC = [0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99];
@@ -38,17 +37,6 @@ function tap(c: TestClient): Buffer[] {
   const chunks: Buffer[] = [];
   c.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   return chunks;
-}
-
-/** Every packet before the PINGRESP to a PINGREQ sent now (the broker answers in order). */
-async function beforePing(c: TestClient): Promise<Packet[]> {
-  c.send({ type: 'pingreq' });
-  const got: Packet[] = [];
-  for (;;) {
-    const p = await c.next();
-    if (p.type === 'pingresp') return got;
-    got.push(p);
-  }
 }
 
 describe('the reason code tables, in the codec', () => {

@@ -12,7 +12,7 @@ import { encode } from '../../src/core/codec/encode.js';
 import { MqttError } from '../../src/core/codec/errors.js';
 import { Parser } from '../../src/core/codec/parser.js';
 import type { ConnackPacket, ConnectPacket, Packet } from '../../src/core/codec/types.js';
-import { brokerFor, connect, openClient, tryConnect, until, type TestClient } from '../helpers/broker-client.js';
+import { brokerFor, connect, openClient, recordFrames, tryConnect, until, type TestClient } from '../helpers/broker-client.js';
 
 /**
  * One broker for the file. Its authenticate hook answers by username: "code:N" refuses with N
@@ -32,29 +32,6 @@ function connectPacket(fields: Partial<ConnectPacket>): ConnectPacket {
 /** Several packets in one write, as a client that does not wait for CONNACK sends them. */
 function oneWrite(...packets: Packet[]): Buffer {
   return Buffer.concat(packets.map((p) => encode(p, 5)));
-}
-
-/** Everything the broker writes to `client`, as whole packets (raw bytes each). */
-function recordFrames(client: TestClient): Buffer[] {
-  const frames: Buffer[] = [];
-  let pending = Buffer.alloc(0);
-  client.stream.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    for (;;) {
-      let len = 0;
-      let mul = 1;
-      let i = 1;
-      for (; i < pending.length; i++) {
-        len += (pending[i]! & 0x7f) * mul;
-        mul *= 128;
-        if ((pending[i]! & 0x80) === 0) break;
-      }
-      if (i >= pending.length || pending.length < i + 1 + len) return;
-      frames.push(Buffer.from(pending.subarray(0, i + 1 + len)));
-      pending = pending.subarray(i + 1 + len);
-    }
-  });
-  return frames;
 }
 
 /** Leaves a stored session (expiry 60 s) for `clientId`, subscribed to `topic` at QoS 1. */

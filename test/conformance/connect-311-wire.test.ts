@@ -10,7 +10,7 @@ import { encode } from '../../src/core/codec/encode.js';
 import { MqttError } from '../../src/core/codec/errors.js';
 import { Parser } from '../../src/core/codec/parser.js';
 import type { Packet, PublishPacket } from '../../src/core/codec/types.js';
-import { brokerFor, connect, openClient, type TestClient } from '../helpers/broker-client.js';
+import { brokerFor, connect, openClient, recordFrames, type TestClient } from '../helpers/broker-client.js';
 
 /** Length-prefixed string field from raw bytes. */
 function field(bytes: number[]): number[] {
@@ -37,29 +37,6 @@ function rawSubscribe(filter: number[]): Buffer {
 function rawConnect(clientId: number[], flags = 0x02, rest: number[] = []): Buffer {
   const body = [0, 4, ...utf8('MQTT'), 4, flags, 0, 0, ...field(clientId), ...rest];
   return Buffer.from([0x10, body.length, ...body]);
-}
-
-/** Everything the broker writes to `client`, as whole packets (raw bytes each). */
-function recordFrames(client: TestClient): Buffer[] {
-  const frames: Buffer[] = [];
-  let pending = Buffer.alloc(0);
-  client.stream.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    for (;;) {
-      let len = 0;
-      let mul = 1;
-      let i = 1;
-      for (; i < pending.length; i++) {
-        len += (pending[i]! & 0x7f) * mul;
-        mul *= 128;
-        if ((pending[i]! & 0x80) === 0) break;
-      }
-      if (i >= pending.length || pending.length < i + 1 + len) return;
-      frames.push(Buffer.from(pending.subarray(0, i + 1 + len)));
-      pending = pending.subarray(i + 1 + len);
-    }
-  });
-  return frames;
 }
 
 /** A watcher on '#' (QoS 1) and a connected sender. */

@@ -9,7 +9,7 @@ import { createBroker, type Broker } from '../../src/core/broker/broker.js';
 import { ALLOWED_REASON_CODES, ReasonCode } from '../../src/core/codec/constants.js';
 import { encode } from '../../src/core/codec/encode.js';
 import type { ConnectPacket, DisconnectPacket, Packet } from '../../src/core/codec/types.js';
-import { brokerFor, connect, openClient, type TestClient } from '../helpers/broker-client.js';
+import { brokerFor, connect, openClient, recordFrames, type TestClient } from '../helpers/broker-client.js';
 
 /** The file's broker: Maximum QoS 1 and a Maximum Packet Size of 1024 give two more DISCONNECT causes. */
 const broker = createBroker({ maxQoS: 1, maxPacketSize: 1024 });
@@ -17,29 +17,6 @@ afterAll(() => broker.close());
 
 function connectPacket(fields: Partial<ConnectPacket>): ConnectPacket {
   return { type: 'connect', protocolVersion: 5, clean: true, keepalive: 0, clientId: 'c', ...fields };
-}
-
-/** Everything the broker writes to `client`, as whole packets (raw bytes each). */
-function recordFrames(client: TestClient): Buffer[] {
-  const frames: Buffer[] = [];
-  let pending = Buffer.alloc(0);
-  client.stream.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    for (;;) {
-      let len = 0;
-      let mul = 1;
-      let i = 1;
-      for (; i < pending.length; i++) {
-        len += (pending[i]! & 0x7f) * mul;
-        mul *= 128;
-        if ((pending[i]! & 0x80) === 0) break;
-      }
-      if (i >= pending.length || pending.length < i + 1 + len) return;
-      frames.push(Buffer.from(pending.subarray(0, i + 1 + len)));
-      pending = pending.subarray(i + 1 + len);
-    }
-  });
-  return frames;
 }
 
 const DISCONNECT = 0xe0;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createBroker } from '../../src/core/broker/broker.js';
 import { ReasonCode } from '../../src/core/codec/constants.js';
 import type { Packet, PublishPacket } from '../../src/core/codec/types.js';
-import { connect, until, type TestClient } from '../helpers/broker-client.js';
+import { beforePing, connect, until, type TestClient } from '../helpers/broker-client.js';
 
 const broker = createBroker();
 afterAll(() => broker.close());
@@ -16,17 +16,6 @@ afterAll(() => broker.close());
 let n = 0;
 async function client(extra: Parameters<typeof connect>[1] = {}): Promise<TestClient> {
   return (await connect(broker, { clientId: `flow-${++n}`, protocolVersion: 5, ...extra })).client;
-}
-
-/** Every packet before the PINGRESP to a PINGREQ sent now (the broker answers in order). */
-async function beforePing(c: TestClient): Promise<Packet[]> {
-  c.send({ type: 'pingreq' });
-  const got: Packet[] = [];
-  for (;;) {
-    const p = await c.next();
-    if (p.type === 'pingresp') return got;
-    got.push(p);
-  }
 }
 
 const payloads = (ps: Packet[]) => ps.map((p) => (p.type === 'publish' ? p.payload.toString() : p.type));

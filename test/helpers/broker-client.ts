@@ -345,3 +345,37 @@ export async function tryConnect(broker: Broker, packet: Partial<ConnectPacket> 
   const connack = await client.expect('connack');
   return { client, connack };
 }
+
+/** Everything the broker writes to `client`, as whole packets (raw bytes each). */
+export function recordFrames(client: TestClient): Buffer[] {
+  const frames: Buffer[] = [];
+  let pending = Buffer.alloc(0);
+  client.stream.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      let len = 0;
+      let mul = 1;
+      let i = 1;
+      for (; i < pending.length; i++) {
+        len += (pending[i]! & 0x7f) * mul;
+        mul *= 128;
+        if ((pending[i]! & 0x80) === 0) break;
+      }
+      if (i >= pending.length || pending.length < i + 1 + len) return;
+      frames.push(Buffer.from(pending.subarray(0, i + 1 + len)));
+      pending = pending.subarray(i + 1 + len);
+    }
+  });
+  return frames;
+}
+
+/** Every packet before the PINGRESP to a PINGREQ sent now (the broker answers in order). */
+export async function beforePing(c: TestClient): Promise<Packet[]> {
+  c.send({ type: 'pingreq' });
+  const got: Packet[] = [];
+  for (;;) {
+    const p = await c.next();
+    if (p.type === 'pingresp') return got;
+    got.push(p);
+  }
+}
