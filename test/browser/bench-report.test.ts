@@ -102,8 +102,10 @@ function expectDrawn(d: Drawn, charts: readonly string[]): void {
     expect(p.length, what).toBeGreaterThan(100);
     expect(p.width, what).toBeGreaterThan(100);
   }
-  // A latency distribution climbs: its line spans some height.
-  for (const p of d.paths.filter((x) => x.chart.startsWith('latency-'))) expect(p.height, `${p.chart} / ${p.series}`).toBeGreaterThan(20);
+  // A latency distribution climbs: its line is not flat. On axes shared with a slower broker a
+  // fast one's whole range can take only a few percent of the height (20 px was seen), so the
+  // bound is a visible rise, not a share of the chart.
+  for (const p of d.paths.filter((x) => x.chart.startsWith('latency-'))) expect(p.height, `${p.chart} / ${p.series}`).toBeGreaterThan(3);
 }
 
 describe.skipIf(gate.skip)('mqt bench --report in headless Chromium', () => {
