@@ -47,7 +47,7 @@ export function createClientsTable({ kick }) {
       h('td', { class: 'mono strong ellipsis', title: c.clientId, 'data-testid': 'client-id' }, c.clientId === '' ? h('span', { class: 'muted' }, '(empty)') : c.clientId),
       h('td', { class: c.username === null ? 'muted' : '' }, c.username ?? '–'),
       h('td', { class: 'mono' }, addressOf(c) || '–'),
-      h('td', {}, c.transport ? h('span', { class: `badge badge-${c.transport}` }, c.transport) : null, c.listener && c.listener !== c.transport ? h('span', { class: 'muted small' }, ` ${c.listener}`) : null),
+      h('td', {}, c.transport ? h('span', { class: `badge badge-${c.transport}` }, c.transport) : null, c.listener && c.listener !== c.transport ? h('span', { class: 'muted small' }, ` ${c.listener}`) : null, c.node ? h('span', { class: 'muted small', 'data-testid': 'client-node', title: 'cluster node' }, ` @ ${c.node}`) : null),
       h('td', {}, formatProtocol(c.protocolVersion)),
       h('td', { class: 'num' }, c.keepAlive === 0 ? 'off' : `${c.keepAlive} s`),
       h('td', { title: formatDateTime(c.connectedAt) }, formatAgo(c.connectedAt, brokerNow)),

@@ -10,6 +10,7 @@
  * applies the defaults).
  */
 import type { BrokerRunOptions } from './broker-run.js';
+import { parseWorkers } from './broker-workers.js';
 
 /** The largest MQTT packet: a 4-byte remaining length (268,435,455) plus the 5-byte fixed header. */
 export const MAX_PACKET = 268_435_460;
@@ -38,7 +39,7 @@ export type OptionKind =
 
 export interface BrokerOption {
   readonly kind: OptionKind;
-  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Storage:' | 'Admin over HTTP:' | 'Output:';
+  readonly group: 'Listeners:' | 'TLS:' | 'Access:' | 'Limits:' | 'Storage:' | 'Cluster:' | 'Admin over HTTP:' | 'Output:';
   readonly describe: string;
   readonly alias?: string;
   readonly min?: number;
@@ -89,6 +90,9 @@ export const BROKER_OPTIONS = {
   'max-subscriptions': { kind: 'integer', group: 'Limits:', min: 1, max: 10_000_000, describe: 'Subscriptions per client', defaultDescription: 'no limit' },
   'max-topic-levels': { kind: 'integer', group: 'Limits:', min: 1, max: 65_535, describe: 'Levels in a topic name or filter', defaultDescription: 'no limit' },
   persistence: { kind: 'text', group: 'Storage:', describe: 'Keep retained messages and persistent sessions in this directory (created if missing): nothing is acknowledged before it is on disk, and a restart, even after kill -9, delivers it', defaultDescription: 'in memory only' },
+  cluster: { kind: 'text', group: 'Cluster:', describe: 'Run as one node of a cluster whose nodes share routing, retained messages and sessions through this Redis server (redis://HOST[:PORT][/DB] or rediss://…)', defaultDescription: 'a broker on its own' },
+  'node-id': { kind: 'text', group: 'Cluster:', describe: "This node's name in the cluster, unique among its nodes; a node restarted with the same name takes back the sessions it held", defaultDescription: '<hostname>-<pid>' },
+  workers: { kind: 'text', group: 'Cluster:', describe: 'Run N broker processes sharing the listening ports, one per core with auto (1 to 64); with --cluster, as nodes of that cluster', defaultDescription: '1' },
   'sys-interval': { kind: 'integer', group: 'Output:', min: 0, max: 65_535, describe: 'Publish the $SYS/broker/... tree (retained, as mosquitto) every N seconds; 0 turns it off', defaultDescription: '10' },
   'http-port': { ...port('Serve /metrics (Prometheus), the admin API (/api/v1/) and the web dashboard (/) over HTTP on this port (0 picks a free port)'), group: 'Admin over HTTP:' },
   'http-host': { kind: 'text', group: 'Admin over HTTP:', describe: 'Address for --http-port; loopback unless you say otherwise', defaultDescription: DEFAULT_HOST },
@@ -203,6 +207,8 @@ export function checkFlags(f: BrokerFlags): void {
   if ((f['http-cert'] === undefined) !== (f['http-key'] === undefined)) throw new Error(f['http-cert'] === undefined ? '--http-key needs --http-cert' : '--http-cert needs --http-key');
   if ((f.cert === undefined) !== (f.key === undefined)) throw new Error(f.cert === undefined ? '--key needs --cert' : '--cert needs --key');
   if (f.check && f['config-file'] === undefined) throw new Error('--check needs -c FILE: the configuration file to check');
+  if (f.workers !== undefined) parseWorkers(f.workers);
+  if (f['node-id'] !== undefined && f.cluster === undefined && f['config-file'] === undefined) throw new Error('--node-id needs --cluster redis://HOST:PORT: it names this node in a cluster');
 }
 
 /** What runBroker() is given for a parsed command line. */

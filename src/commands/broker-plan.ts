@@ -17,6 +17,7 @@ import type { ListenerSpec, TlsServerFiles } from '../core/broker/listeners/spec
 import type { ListenerConf, MosquittoConf, SecurityConf } from '../core/config/mosquitto-conf.js';
 import { DEFAULT_HOST, DEFAULT_PORT, type BrokerFlags } from './broker-options.js';
 import { planHttp, type HttpPlan } from './broker-http-plan.js';
+import { planCluster, type ClusterPlan } from './broker-cluster-plan.js';
 import { bridgesFromConf } from '../core/bridge/from-conf.js';
 import type { BridgeOptions } from '../core/bridge/types.js';
 
@@ -39,6 +40,8 @@ export interface BrokerPlan {
   persistence: string | undefined;
   /** The admin HTTP listener (--http-port or http_port); undefined when off. */
   http: HttpPlan | undefined;
+  /** The cluster this broker is a node of (--cluster, the file's cluster); undefined alone. */
+  cluster: ClusterPlan | undefined;
   /** The file's bridges (`connection` sections) with mosquitto's defaults; started once the listeners are open. */
   bridges: BridgeOptions[];
   /** The file's notices (directives ignored), then ours. */
@@ -94,9 +97,10 @@ export function planBroker(flags: BrokerFlags, conf: MosquittoConf | undefined):
   set('sysInterval', flags['sys-interval'] ?? conf?.sysInterval ?? 10);
   const persistence = flags.persistence ?? (conf?.persistence === true ? (conf.persistenceLocation ?? '.') : undefined);
   const http = planHttp(flags, conf, [...access.values()].map((a) => a.passwordFile));
+  const cluster = planCluster(flags.cluster ?? conf?.cluster, flags['node-id'] ?? conf?.nodeId, persistence);
   // Throws a ConfError when two bridges would share a local client id (mosquitto refuses it too).
   const bridges = bridgesFromConf(conf?.bridges ?? []);
-  return { listeners: specs.map((s) => s.spec), access, broker, persistence, http, bridges, warnings };
+  return { listeners: specs.map((s) => s.spec), access, broker, persistence, http, cluster, bridges, warnings };
 }
 
 function hasListenerFlags(f: BrokerFlags): boolean {

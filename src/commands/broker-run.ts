@@ -5,7 +5,11 @@
  */
 import { isIPv4 } from 'node:net';
 import { reasonCodeName } from '../core/codec/constants.js';
-import { createBroker, type Broker, type ListenerRecord as ListenerAddress, type LogLevel } from '../core/broker/index.js';
+import { createRequire } from 'node:module';
+import { createBroker, type Broker, type CreateBrokerOptions, type ListenerRecord as ListenerAddress, type LogLevel } from '../core/broker/index.js';
+import type { ClusterNode } from '../core/cluster/node.js';
+import type { ClusterPlan } from './broker-cluster-plan.js';
+import { parseWorkers, runWorkers, workerIndex, workerNodeId, workerReady } from './broker-workers.js';
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
 import { loadTlsServer } from '../core/net/tls-server.js';
 import { LmdbStore } from '../core/store/lmdb-store.js';
@@ -38,12 +42,24 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const plain = colorFor('stdout', { NO_COLOR: '1' });
   // A log file gets no colour codes; stdout and stderr as their terminals allow.
   const chalkFor = (write: (text: string) => void): typeof out => (write === stdoutWrite ? out : write === stderrWrite ? err : plain);
+  let tagged = '';
   const warn = (message: string): void => {
-    process.stderr.write(`mqt broker: ${err.yellow('warning')}: ${message}\n`);
+    process.stderr.write(`mqt broker: ${tagged}${err.yellow('warning')}: ${message}\n`);
   };
 
   const conf = flags['config-file'] !== undefined ? readConf(flags['config-file']) : undefined;
   const plan = planOrFail(flags, conf);
+  const workers = flags.workers === undefined ? 1 : parseWorkers(flags.workers);
+  const worker = workerIndex();
+  if (workers > 1 && !flags.check) {
+    if (plan.cluster === undefined) throw new CliError('--workers needs --cluster redis://HOST:PORT: the workers share sessions, retained messages and routing through Redis', { command: 'broker' });
+    // The primary runs the workers; each worker runs the broker below as a node of its own.
+    if (worker === undefined) return runWorkers(workers, flags['node-id'] ?? conf?.nodeId);
+    plan.cluster.nodeId = workerNodeId(worker, flags['node-id'] ?? conf?.nodeId);
+  }
+  // Worker 0 speaks for all; the others say only what goes wrong, tagged with their index.
+  const quiet = worker !== undefined && worker > 0;
+  tagged = worker === undefined ? '' : `[w${worker}] `;
   const access = loadAccess(plan);
   for (const w of plan.warnings) warn(w);
   await checkBridges(conf);
@@ -64,7 +80,8 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     if (!stdoutOpen) return;
     const now = new Date();
     // The listening and stopped lines are the command's own: always on stdout.
-    if (record.event === 'listening' || record.event === 'admin' || record.event === 'bridge' || record.event === 'stopped' || record.event === 'restored') {
+    if (record.event === 'listening' || record.event === 'admin' || record.event === 'bridge' || record.event === 'stopped' || record.event === 'restored' || record.event === 'cluster') {
+      if (quiet) return;
       process.stdout.write(flags.json ? jsonLine(now, record) : textLine(now, record, out));
       return;
     }
@@ -76,7 +93,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     for (const write of sinks.lines) {
       const c = chalkFor(write);
       const tag = level === 'error' ? c.red('error') : level === 'warn' ? c.yellow('warning') : level;
-      write(`mqt broker: ${tag}: ${options.debug ? message : oneLine(message)}\n`);
+      write(`mqt broker: ${tagged}${tag}: ${options.debug ? message : oneLine(message)}\n`);
     }
   };
 
@@ -84,7 +101,11 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const uncapYoungGeneration = capYoungGeneration();
   const hooks = access.hooks();
   const store = plan.persistence === undefined ? undefined : openStore(plan.persistence);
-  const broker = createBroker({ ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), ...(store !== undefined ? { store } : {}), log });
+  const brokerOptions: CreateBrokerOptions = { ...plan.broker, ...(hooks !== undefined ? { hooks } : {}), ...(store !== undefined ? { store } : {}), log };
+  // A cluster node: the cluster's code (and its Redis client) is loaded only then.
+  const joined = plan.cluster === undefined ? undefined : await joinCluster(brokerOptions, plan.cluster, log);
+  const broker = joined?.broker ?? createBroker(brokerOptions);
+  if (joined !== undefined && plan.cluster !== undefined) print({ event: 'cluster', url: maskUrl(plan.cluster.url), nodeId: plan.cluster.nodeId });
   const publishLog = observe(broker, print, sinks);
 
   // Listen for the stop signals first, so one that arrives during start-up still stops cleanly.
@@ -130,6 +151,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     }
     if (plan.http !== undefined) http = await openHttp(broker, plan.http, opened, log, warn, httpCredentials);
     print({ event: 'listening', listeners });
+    workerReady();
     if (http !== undefined) print(adminRecord(http, plan.http!));
     // Bridges once the broker serves: a message in from a remote finds the local subscribers.
     bridges = await startBridges(broker, plan.bridges, log);
@@ -143,6 +165,7 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
     await closeBridges(bridges, log);
     bridges = [];
     await broker.close();
+    await joined?.node.close();
     publishLog?.close();
     print({ event: 'stopped', signal });
   } finally {
@@ -241,6 +264,29 @@ async function reload(broker: Broker, access: BrokerAccess, log: (level: LogLeve
     else log('error', r.line);
   }
   for (const e of await broker.reloadTls()) log('error', `${e}; keeping the certificate read before`);
+}
+
+/** This broker as a node of the cluster on `plan.url`, or a one-line error (Redis unreachable). */
+async function joinCluster(options: CreateBrokerOptions, plan: ClusterPlan, log: (level: LogLevel, message: string) => void): Promise<{ broker: Broker; node: ClusterNode }> {
+  try {
+    // Required from dist/ at run time, not bundled: the broker's bundle stays without the
+    // cluster and its Redis client (and a code-cached bundle cannot import() at all).
+    const cluster = createRequire(import.meta.url)('../core/cluster/index.js') as typeof import('../core/cluster/index.js');
+    return await cluster.createClusterBroker(options, { url: plan.url, nodeId: plan.nodeId, log });
+  } catch (cause) {
+    throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
+  }
+}
+
+/** The URL without its password, for the startup line. */
+function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
 }
 
 /** The store in `dir`, or a one-line error: locked by another broker, unreadable, of another format. */

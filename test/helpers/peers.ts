@@ -14,11 +14,11 @@ import { delimiter, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
 /** Peers by the name MQT_TEST_NO_PEERS uses. MQTT.js is a dependency and always there. */
-export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium' | 'groff' | 'man' | 'zsh' | 'fish';
-export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish'];
+export type PeerName = 'mosquitto' | 'mosquitto-clients' | 'paho' | 'chromium' | 'groff' | 'man' | 'zsh' | 'fish' | 'redis';
+export const PEER_NAMES: readonly PeerName[] = ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish', 'redis'];
 
 /** The Debian packages that provide every peer, for the hint. */
-export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base man-db zsh fish';
+export const PEER_PACKAGES = 'mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base man-db zsh fish redis-server';
 
 /** What a peer is called in messages. */
 const LABEL: Record<PeerName, string> = {
@@ -30,6 +30,7 @@ const LABEL: Record<PeerName, string> = {
   man: 'man (man-db)',
   zsh: 'zsh',
   fish: 'fish',
+  redis: 'redis-server (cluster tests)',
 };
 
 export interface Peers {
@@ -48,6 +49,8 @@ export interface Peers {
   /** Shells the completion scripts are loaded into (bash is always there). */
   zsh: string | undefined;
   fish: string | undefined;
+  /** Redis, which `--cluster` nodes share (Debian's /usr/bin/redis-server). */
+  redis?: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -97,6 +100,7 @@ export function detectPeers(env: Env = process.env): Peers {
     man: hidden.has('man') ? undefined : onPath('man', env),
     zsh: hidden.has('zsh') ? undefined : onPath('zsh', env),
     fish: hidden.has('fish') ? undefined : onPath('fish', env),
+    redis: hidden.has('redis') ? undefined : (onPath('redis-server', env) ?? (executable('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined)),
   };
 }
 
@@ -123,7 +127,7 @@ export function missingPeers(found: Peers, needs: readonly PeerName[]): PeerName
     if (name === 'mosquitto-clients') return found.mosquittoPub === undefined || found.mosquittoSub === undefined;
     if (name === 'chromium') return found.chromium === undefined;
     if (name === 'groff') return found.groff === undefined;
-    if (name === 'man' || name === 'zsh' || name === 'fish') return found[name] === undefined;
+    if (name === 'man' || name === 'zsh' || name === 'fish' || name === 'redis') return found[name] === undefined;
     return found.python === undefined;
   });
 }

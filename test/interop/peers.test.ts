@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { gateFor, hiddenPeers, installHint, type Peers } from '../helpers/peers.js';
 
-const all: Peers = { mosquitto: '/usr/sbin/mosquitto', mosquittoPub: '/usr/bin/mosquitto_pub', mosquittoSub: '/usr/bin/mosquitto_sub', python: '/usr/bin/python3', chromium: '/usr/bin/chromium', groff: '/usr/bin/groff', man: '/usr/bin/man', zsh: '/usr/bin/zsh', fish: '/usr/bin/fish' };
+const all: Peers = { mosquitto: '/usr/sbin/mosquitto', mosquittoPub: '/usr/bin/mosquitto_pub', mosquittoSub: '/usr/bin/mosquitto_sub', python: '/usr/bin/python3', chromium: '/usr/bin/chromium', groff: '/usr/bin/groff', man: '/usr/bin/man', zsh: '/usr/bin/zsh', fish: '/usr/bin/fish', redis: '/usr/bin/redis-server' };
 const noClients: Peers = { ...all, mosquittoSub: undefined };
 
 describe('peer gate', () => {
@@ -30,15 +30,15 @@ describe('peer gate', () => {
 
   it('is one line naming every missing peer', () => {
     const hint = installHint(['mosquitto', 'paho']);
-    expect(hint).toBe('interop: mosquitto, Python paho-mqtt not found; install the Debian packages mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base man-db zsh fish to run these tests');
+    expect(hint).toBe('interop: mosquitto, Python paho-mqtt not found; install the Debian packages mosquitto mosquitto-clients python3-paho-mqtt chromium groff-base man-db zsh fish redis-server to run these tests');
     expect(hint).not.toContain('\n');
   });
 
   it.each([
     ['', []],
     ['0', []],
-    ['1', ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish']],
-    ['all', ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish']],
+    ['1', ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish', 'redis']],
+    ['all', ['mosquitto', 'mosquitto-clients', 'paho', 'chromium', 'groff', 'man', 'zsh', 'fish', 'redis']],
     ['paho, mosquitto', ['paho', 'mosquitto']],
   ])('MQT_TEST_NO_PEERS=%j hides %j', (value, hidden) => {
     expect([...hiddenPeers({ MQT_TEST_NO_PEERS: value })]).toEqual(hidden);

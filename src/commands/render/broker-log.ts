@@ -44,6 +44,8 @@ export type BrokerLogRecord =
   | { event: 'bridge'; name: string; addresses: string[]; tls: boolean; protocolVersion: 3 | 4 | 5; topics: BridgeTopicRecord[] }
   | AdminRecord
   | { event: 'stopped'; signal: string }
+  /** Joined a cluster (before the listening line): the Redis it shares (password masked) and this node's name. */
+  | { event: 'cluster'; url: string; nodeId: string }
   | { event: 'restored'; directory: string; sessions: number; messages: number; deliveries: number; retained: number; ms: number }
   | {
       event: 'connect';
@@ -161,6 +163,8 @@ export function textLine(time: Date, record: BrokerLogRecord, c: ChalkInstance):
       return `mqt broker ${bridgeText(record, c)}\n`;
     case 'stopped':
       return `mqt broker stopped (${record.signal})\n`;
+    case 'cluster':
+      return `mqt broker cluster node ${c.bold(record.nodeId)} on ${c.cyan(record.url)}\n`;
     case 'restored': {
       const n = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
       return `mqt broker restored ${n(record.sessions, 'session', 'sessions')}, ${n(record.deliveries, 'message owed', 'messages owed')} to them (${n(record.messages, 'message', 'messages')} stored) and ${n(record.retained, 'retained message', 'retained messages')} from ${record.directory} in ${Math.round(record.ms)} ms\n`;

@@ -37,25 +37,40 @@ export async function handleApi(ctx: ApiContext, method: string, path: string, q
   const get = method === 'GET' || method === 'HEAD';
   const { broker } = ctx;
   switch (path) {
-    case 'broker':
-      return sendJson(res, 200, brokerView(broker, ctx.listeners(), ctx.version));
+    case 'broker': {
+      const view = brokerView(broker, ctx.listeners(), ctx.version);
+      const ops = broker.clusterOperations;
+      return sendJson(res, 200, ops === undefined ? view : { ...view, cluster: { nodeId: ops.nodeId, nodes: ops.nodes() } });
+    }
     case 'rates':
       return sendJson(res, 200, { intervalMs: ctx.rates.intervalMs, samples: ctx.rates.samples() } satisfies RatesView);
-    case 'clients':
-      return sendJson(res, 200, broker.inspect.clients().map(clientView));
+    case 'clients': {
+      const ops = broker.clusterOperations;
+      if (ops === undefined) return sendJson(res, 200, broker.inspect.clients().map(clientView));
+      // A cluster node lists every node's clients; nodes that did not answer are named in a header.
+      const { clients, missing } = await ops.clients();
+      if (missing.length > 0) res.setHeader('X-Mqt-Partial', missing.join(','));
+      return sendJson(res, 200, clients.map((c) => ({ ...clientView(c), node: c.node })));
+    }
     case 'sessions':
       return sendJson(res, 200, broker.inspect.sessions().map(sessionView));
     case 'retained':
       return get ? listRetained(ctx, query, res) : deleteRetained(ctx, query, res);
   }
   const id = clientIdOf(path);
+  const ops = broker.clusterOperations;
   if (get) {
     const client = broker.inspect.client(id);
+    if ((client === undefined || !client.connected) && ops !== undefined) {
+      const found = (await ops.clients()).clients.find((c) => c.clientId === id);
+      if (found !== undefined) return sendJson(res, 200, { ...clientView(found), node: found.node, subscriptionList: [] });
+    }
     if (client === undefined || !client.connected) throw new HttpError(404, `no client ${JSON.stringify(id)} is connected`);
     const subscriptionList = (broker.inspect.session(id)?.subscriptions ?? []).map((s) => ({ topicFilter: s.topicFilter, qos: s.qos }));
     return sendJson(res, 200, { ...clientView(client), subscriptionList } satisfies ClientDetailView);
   }
-  if (!broker.kick(id)) throw new HttpError(404, `no client ${JSON.stringify(id)} is connected`);
+  const kicked = ops === undefined ? broker.kick(id) : await ops.kick(id);
+  if (!kicked) throw new HttpError(404, `no client ${JSON.stringify(id)} is connected`);
   sendEmpty(res, 204);
 }
 

@@ -46,6 +46,15 @@ export function renderMetrics(broker: Broker, listeners: readonly AdminListener[
   e.single('mqt_retained_messages', 'gauge', 'Retained messages held.', i.retainedCount());
   e.single('mqt_subscriptions', 'gauge', 'Subscriptions over all sessions.', i.subscriptionCount());
   e.single('mqt_queue_bytes', 'gauge', 'Payload and topic bytes held in all session queues.', i.queueBytes());
+  const ops = broker.clusterOperations;
+  if (ops !== undefined) {
+    e.single('mqt_cluster_nodes', 'gauge', 'Nodes of the cluster alive, this one included.', ops.nodes().length);
+    const x = ops.crossNode();
+    e.metric('mqt_cluster_crossnode_messages_total', 'counter', 'Messages this node sent to other nodes, received from them, and dropped (unreadable, or past the buffer while Redis was away).');
+    e.sample('mqt_cluster_crossnode_messages_total', x.sent, { direction: 'sent' });
+    e.sample('mqt_cluster_crossnode_messages_total', x.received, { direction: 'received' });
+    e.sample('mqt_cluster_crossnode_messages_total', x.dropped, { direction: 'dropped' });
+  }
   const mem = process.memoryUsage();
   e.single('mqt_heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);
   e.single('mqt_resident_memory_bytes', 'gauge', 'Resident set size of the broker process.', mem.rss);

@@ -14,6 +14,8 @@ import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../codec/constants.js';
 import type { Properties, QoS } from '../codec/types.js';
 import { Backpressure } from './backpressure.js';
+import type { ClusterOperations, ClusterPort } from './cluster-port.js';
+import { ClusterSide } from './cluster-side.js';
 import { resolveConfig, type BrokerOptions } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { BrokerEvents } from './events.js';
@@ -65,6 +67,11 @@ export interface CreateBrokerOptions extends BrokerOptions {
    * the store in close().
    */
   store?: BrokerStore;
+  /**
+   * A cluster node (src/core/cluster): this broker is then one node of several that share
+   * routing, retained messages and sessions. Needs a `store` the other nodes can read.
+   */
+  cluster?: ClusterPort;
 }
 
 /** The transport of a stream handed to handle() by the embedding application. */
@@ -142,6 +149,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   private closed = false;
   /** The store's side (persistence.ts); undefined when nothing is kept across a restart. */
   readonly persistence: Persistence | undefined;
+  /** The cluster node plugged in (createBroker({ cluster })), and what it may do here. */
+  private readonly clusterPort: ClusterPort | undefined;
+  readonly cluster: ClusterSide | undefined;
   private readonly restoring: Promise<RestoreCounts> | undefined;
   private restored = false;
   /**
@@ -166,6 +176,27 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     this.wills = new Wills(this, this.scheduler);
     this.persistence = options.store === undefined ? undefined : new Persistence(options.store, (level, m) => this.log(level, m), (ms) => this.stats.commitTook(ms));
     this.sessions = new SessionTable(this, this.router, this.wills, this.backpressure, this.scheduler, this.persistence);
+    const port = (this.clusterPort = options.cluster);
+    if (port !== undefined) {
+      if (this.persistence === undefined) throw new Error('a cluster node needs a store the other nodes can read (createBroker({ store, cluster }))');
+      this.router.filters = port;
+      this.router.shareGate = (group, msg) => port.shareLocal(group, msg);
+      this.sessions.onEnded = (clientId) => port.released(clientId);
+      this.cluster = new ClusterSide({
+        nodeId: port.nodeId,
+        sessions: this.sessions,
+        router: this.router,
+        wills: this.wills,
+        queueBudget: this.queueBudget,
+        persistence: this.persistence,
+        host: this,
+        retained: this.retained,
+        nextMessageId: () => this.nextMessageId++,
+        takeOver: (clientId, why) => this.takeoverById(clientId, why),
+      });
+    } else {
+      this.cluster = undefined;
+    }
     this.persistence?.setResyncSource({ sessions: () => this.sessions.values(), retained: (now) => this.retained.all?.(now) });
     this.inspect = new Inspector({
       sessions: this.sessions,
@@ -363,6 +394,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     conn.will = undefined;
     // openSession and sessionOnline run in one turn, so a session is ours only once online.
     if (session !== null && session.connection === conn) this.sessions.disconnected(session, unclean ? will : undefined, conn);
+    if (wasConnected && this.clusterPort !== undefined) this.clusterPort.willDone(conn.clientId);
     if (wasConnected) this.emit('disconnect', conn, reason);
   }
 
@@ -467,6 +499,35 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     old.disconnectWith(0x8e, 'session taken over');
   }
 
+  /** The whole cluster, as operators see it; undefined for a broker on its own. */
+  get clusterOperations(): ClusterOperations | undefined {
+    return this.clusterPort?.operations;
+  }
+
+  /** Closes the connection holding `clientId`'s session as takeover() does (another node's client took it). */
+  private takeoverById(clientId: string, why: string): void {
+    const old = this.sessions.get(clientId)?.connection as Connection | null | undefined;
+    if (old == null) return;
+    if (old.protocolVersion !== 5) old.will = undefined;
+    old.disconnectWith(0x8e, why);
+  }
+
+  claim(conn: HandlerConnection, clean: boolean): Promise<void> | undefined {
+    return this.clusterPort?.claim(conn.clientId, clean);
+  }
+
+  /** A CONNECT that claimed its client closed before it was answered: the node lets go unless a session stayed here. */
+  claimAbandoned(clientId: string): void {
+    if (this.sessions.get(clientId) === undefined) this.clusterPort?.released(clientId);
+  }
+
+  /** Writes what this tick staged soon, though no connection has output (a cluster node's own writes). */
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushAllBound);
+  }
+
   openSession(conn: HandlerConnection, clean: boolean, expiryInterval: number): OpenedSession {
     const opened = this.sessions.open(conn.clientId, clean);
     opened.session.expiryInterval = expiryInterval;
@@ -484,6 +545,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     const stats = this.stats;
     stats.connectsAccepted++;
     if (++this.connectedCount > stats.clientsMaximum) stats.clientsMaximum = this.connectedCount;
+    if (this.clusterPort !== undefined && c.will !== undefined) this.clusterPort.willHeld(c, c.will);
     this.emit('client', c, present);
     if (present) session.resume();
   }
@@ -502,7 +564,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   }
 
   storeBlocked(): Promise<void> | undefined {
-    return this.persistence?.blockedUntil;
+    return this.persistence?.blockedUntil ?? this.clusterPort?.blockedUntil;
   }
 
   retainedFor(topicFilter: string, now: number): MaybePromise<Message[]> {
@@ -519,6 +581,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
   }
 
   // ---- messages ------------------------------------------------------------------------
+
+  /** A message id of this broker (for a message made elsewhere, e.g. by a cluster node). */
+  newMessageId(): number {
+    return this.nextMessageId++;
+  }
 
   createMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined, publisherId: string): Message {
     const msg = new Message(topic, payload, qos, retain, properties, publisherId);
@@ -538,6 +605,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     bp.publishing = from instanceof Connection ? from : undefined;
     const n = this.router.route(msg, now);
     bp.publishing = undefined;
+    // $SYS is each node's own; everything else this node routes first goes to the nodes that want it.
+    const port = this.clusterPort;
+    if (port !== undefined && !(msg.topic.charCodeAt(0) === 36 && msg.topic.startsWith('$SYS/'))) port.forward(msg, now);
     return n;
   }
 

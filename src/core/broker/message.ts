@@ -15,6 +15,12 @@ export class Message {
    * stored copy.
    */
   id = 0;
+  /**
+   * In a cluster, the node that first routed it and its id there ('' and 0: this node, `id`):
+   * the message's identity across nodes, which a session moving between nodes dedupes by.
+   */
+  origin = '';
+  originId = 0;
   /** Stored deliveries that refer to it by id: the store keeps its own record of it while this is above 0. */
   storedRefs = 0;
   /** One stored delivery carries it in its record (the first to be stored). */

@@ -160,6 +160,17 @@ export class Persistence {
     }
   }
 
+  /**
+   * A session that came from another node (cluster-side.ts merge): its old records go and it is
+   * written anew, every delivery with a new place, in the same commit.
+   */
+  rewrite(session: Session): void {
+    this.sink.removeSession(session.clientId);
+    this.promise();
+    session.journal = undefined;
+    this.track(session);
+  }
+
   /** A restored session: already in the store; its next delivery is stored as `nextSeq`. */
   adopt(session: Session, nextSeq: number): void {
     const j = new SessionJournal(this, session);
@@ -268,6 +279,16 @@ export class Persistence {
       this.sink.removeMessage(msg.id);
       this.staged++;
     }
+  }
+
+  /**
+   * A write staged in the store by another part (a cluster node's forward of a QoS >= 1
+   * message) that an acknowledgement made this tick promises: the tick commits, and its
+   * output waits for that commit, as for a stored delivery.
+   */
+  external(promised: boolean): void {
+    this.staged++;
+    if (promised) this.promising++;
   }
 
   /** A record found at start that nothing refers to any more: removed (at start only, so no promise). */
@@ -432,6 +453,18 @@ export class Persistence {
     this.endOfTickSessions();
     this.staged = 0;
     this.promising = 0;
+  }
+
+  /**
+   * The store lost what it held (a Redis that restarted empty): everything is written anew at
+   * the end of this tick, as after a failure. Call while it can write.
+   */
+  rewriteAll(): void {
+    if (this.blocked !== undefined || this.closed) return;
+    this.store.clear();
+    this.resync();
+    this.staged++;
+    this.promising++;
   }
 
   /** Waits until everything staged so far is durable. */

@@ -15,7 +15,21 @@ export interface SubscriptionEntry extends SubscriptionOptions {
   readonly session: Session;
 }
 
+/** What a cluster node is told of the filters this node's sessions subscribe with (cluster-port.ts). */
+export interface FilterListener {
+  filterAdded(filter: string): void;
+  filterRemoved(filter: string): void;
+}
+
 export class Router {
+  /** A cluster node's: told of each subscription added or removed (one field test otherwise). */
+  filters: FilterListener | undefined = undefined;
+  /** A cluster node's: asked whether a share group's message stays with a member here. */
+  shareGate: ((group: string, msg: Message) => boolean) | undefined = undefined;
+  /** While routing a message from another node: whether non-shared subscriptions get it. */
+  private normalOk = true;
+  /** While routing a message from another node: the share groups it is for here (else undefined). */
+  private remoteShares: readonly string[] | undefined = undefined;
   private readonly trie = new TopicTrie<SubscriptionEntry>({
     // A share group hands the message to a member whose client is online when there is one.
     isAvailable: (entry) => entry.session.connection?.ready === true,
@@ -44,13 +58,17 @@ export class Router {
     };
     const previous = this.trie.add(options.topicFilter, session.clientId, entry);
     (session.record.subscriptions ??= new Map()).set(options.topicFilter, entry);
+    if (previous === undefined) this.filters?.filterAdded(options.topicFilter);
     return previous !== undefined;
   }
 
   /** Removes `session`'s subscription to `topicFilter`; false when it had none. */
   unsubscribe(session: Session, topicFilter: string): boolean {
     const had = session.record.subscriptions?.delete(topicFilter) === true;
-    if (had) this.trie.remove(topicFilter, session.clientId);
+    if (had) {
+      this.trie.remove(topicFilter, session.clientId);
+      this.filters?.filterRemoved(topicFilter);
+    }
     return had;
   }
 
@@ -58,7 +76,11 @@ export class Router {
   unsubscribeAll(session: Session): void {
     const subs = session.record.subscriptions;
     if (subs === undefined) return;
-    for (const filter of subs.keys()) this.trie.remove(filter, session.clientId);
+    const filters = this.filters;
+    for (const filter of subs.keys()) {
+      this.trie.remove(filter, session.clientId);
+      filters?.filterRemoved(filter);
+    }
     subs.clear();
   }
   private readonly matches: Subscription<SubscriptionEntry>[] = [];
@@ -78,12 +100,63 @@ export class Router {
       const sub = subs[0]!;
       const e = sub.value;
       subs.length = 0;
-      // [MQTT-3.8.3-3] No Local: not back to the publisher.
-      if (e.noLocal && sub.key === msg.publisherId && sub.shareGroup === undefined) return 0;
+      if (sub.shareGroup !== undefined) {
+        if (!this.shareOk(e.topicFilter, msg)) return 0;
+      } else if (!this.normalOk) {
+        return 0;
+      } else if (e.noLocal && sub.key === msg.publisherId) {
+        // [MQTT-3.8.3-3] No Local: not back to the publisher.
+        return 0;
+      }
       deliverTo(e, msg, e.subscriptionIds, now, e.qos, e.retainAsPublished);
       return 1;
     }
     return this.routeMany(msg, subs, now);
+  }
+
+  /**
+   * A message another node sent here: to the non-shared subscriptions when `normal`, and to one
+   * member of each share group in `shares` (that node chose this one for them).
+   */
+  routeRemote(msg: Message, normal: boolean, shares: readonly string[], now: number): number {
+    this.normalOk = normal;
+    this.remoteShares = shares;
+    try {
+      return this.route(msg, now);
+    } finally {
+      this.normalOk = true;
+      this.remoteShares = undefined;
+    }
+  }
+
+  /**
+   * A message a dead node was owed, for the sessions taken over from it (`clients`) only: the
+   * others here got their own copy from its publisher's node. Rare; no scratch arrays kept.
+   */
+  routeToClients(msg: Message, clients: ReadonlySet<string>, normal: boolean, shares: readonly string[], now: number): number {
+    const best = new Map<Session, { qos: QoS; retain: boolean; ids: number[] | undefined }>();
+    for (const sub of this.trie.match(msg.topic, [])) {
+      const e = sub.value;
+      if (!clients.has(e.session.clientId)) continue;
+      if (sub.shareGroup !== undefined ? !shares.includes(e.topicFilter) : !normal || (e.noLocal && sub.key === msg.publisherId)) continue;
+      const had = best.get(e.session);
+      if (had === undefined) best.set(e.session, { qos: e.qos, retain: e.retainAsPublished, ids: e.subscriptionIds });
+      else {
+        if (e.qos > had.qos) had.qos = e.qos;
+        if (e.retainAsPublished) had.retain = true;
+        if (e.subscriptionIds !== undefined) had.ids = had.ids === undefined ? e.subscriptionIds : had.ids.concat(e.subscriptionIds);
+      }
+    }
+    for (const [session, d] of best) deliverToSession(session, msg, d.ids, now, d.qos, d.retain);
+    return best.size;
+  }
+
+  /** Whether a share group's pick here gets `msg`: a remote message's own list, else the cluster's choice. */
+  private shareOk(group: string, msg: Message): boolean {
+    const remote = this.remoteShares;
+    if (remote !== undefined) return remote.includes(group);
+    const gate = this.shareGate;
+    return gate === undefined || gate(group, msg);
   }
 
   /**
@@ -99,11 +172,12 @@ export class Router {
       const sub = subs[i]!;
       const e = sub.value;
       if (sub.shareGroup !== undefined) {
+        if (!this.shareOk(e.topicFilter, msg)) continue;
         deliverTo(e, msg, e.subscriptionIds, now, e.qos, e.retainAsPublished);
         delivered++;
         continue;
       }
-      if (e.noLocal && sub.key === msg.publisherId) continue;
+      if (!this.normalOk || (e.noLocal && sub.key === msg.publisherId)) continue;
       const at = seen.get(sub.key);
       if (at === undefined) {
         seen.set(sub.key, count);

@@ -17,6 +17,8 @@ export class SessionTable {
   private readonly byId = new Map<string, Session>();
   /** Sessions ended by their expiry interval while offline, since the broker started. */
   expired = 0;
+  /** Told of every session that ended (a cluster node lets go of the client); one field test otherwise. */
+  onEnded: ((clientId: string) => void) | undefined = undefined;
 
   constructor(
     private readonly host: SessionHost,
@@ -126,6 +128,22 @@ export class SessionTable {
     this.backpressure.release(session);
     this.router.unsubscribeAll(session);
     this.persistence?.ended(session);
+    session.clear();
+    this.byId.delete(session.clientId);
+    this.onEnded?.(session.clientId);
+  }
+
+  /**
+   * The session moved to another node (cluster-side.ts): gone from here without a will or an
+   * end, its stored records left as they are (the other node rewrites them).
+   */
+  drop(session: Session): void {
+    if (this.byId.get(session.clientId) !== session) return;
+    if (session.expiry !== undefined) this.scheduler.cancel(session.expiry);
+    this.wills.cancel(session);
+    this.backpressure.release(session);
+    session.journal = undefined;
+    this.router.unsubscribeAll(session);
     session.clear();
     this.byId.delete(session.clientId);
   }

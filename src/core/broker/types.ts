@@ -325,6 +325,13 @@ export interface BrokerContext {
   readonly publishTrace: PublishTrace | undefined;
   /** The connection sent its CONNECT: no longer on the clock for it. */
   connectArrived(conn: HandlerConnection): void;
+  /**
+   * In a cluster: makes this node the client's holder (another node closes its connection and
+   * hands its session over); undefined when there is nothing to wait for (no cluster).
+   */
+  claim(conn: HandlerConnection, clean: boolean): Promise<void> | undefined;
+  /** A CONNECT closed while its claim was under way. */
+  claimAbandoned(clientId: string): void;
   /** Closes the connection that holds `clientId`'s session, if another one does [MQTT-3.1.4-3]. */
   takeover(conn: HandlerConnection): void;
   /** Opens or resumes the session and attaches it to `conn` (not yet online). */

@@ -103,6 +103,9 @@ export interface MosquittoConf {
   httpPort?: number;
   httpHost?: string;
   adminUsers?: string[];
+  /** mqt extensions: `cluster URL` (join the cluster on that Redis, as --cluster) and `node_id NAME` (as --node-id). */
+  cluster?: string;
+  nodeId?: string;
   log: LogConf;
   /** The `connection NAME` sections (bridges to other brokers), in file order; see config/bridge-sections.ts. */
   bridges: BridgeConf[];

@@ -136,6 +136,8 @@ export const DIRECTIVES: ReadonlyArray<Directive> = [
   ext('max_queue_memory', 'global', 'mqt extension: bytes in all queues together; a number with an optional k, M or G (x1024); 0 is unlimited'),
   ext('http_port', 'global', 'mqt extension: serve /metrics, the admin API and the dashboard over HTTP on this port (0 picks one); as --http-port'),
   ext('http_host', 'global', 'mqt extension: the address of http_port; loopback when not given'),
+  ext('cluster', 'global', 'mqt extension: run as one node of a cluster sharing routing, retained messages and sessions through this Redis (redis://HOST:PORT); as --cluster'),
+  ext('node_id', 'global', 'mqt extension: this node\'s name in the cluster; as --node-id'),
   ext('admin_user', 'global', 'mqt extension: a password_file user who may use the admin API with HTTP Basic; repeatable'),
 
   // ---- accepted and ignored: harmless to ignore ----

@@ -351,6 +351,12 @@ class Parser {
       case 'http_host':
         this.conf.httpHost = str(this.global);
         return;
+      case 'cluster':
+        this.conf.cluster = str(this.global);
+        return;
+      case 'node_id':
+        this.conf.nodeId = str(this.global);
+        return;
       case 'admin_user':
         (this.conf.adminUsers ??= []).push(one());
         return;

@@ -91,6 +91,6 @@ describe('DIRECTIVES', () => {
   });
 
   it('marks mqt\'s own directives as such, and only them', () => {
-    expect(DIRECTIVES.filter((d) => d.origin === 'mqt').map((d) => d.name).sort()).toEqual(['admin_user', 'allow_from', 'deny_from', 'http_host', 'http_port', 'max_queue_memory', 'max_subscriptions', 'max_topic_levels']);
+    expect(DIRECTIVES.filter((d) => d.origin === 'mqt').map((d) => d.name).sort()).toEqual(['admin_user', 'allow_from', 'cluster', 'deny_from', 'http_host', 'http_port', 'max_queue_memory', 'max_subscriptions', 'max_topic_levels', 'node_id']);
   });
 });

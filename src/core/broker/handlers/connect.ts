@@ -59,13 +59,10 @@ export function handleConnect(conn: HandlerConnection, packet: ConnectPacket): P
  */
 function authorizeWill(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number): Promise<void> | void {
   const will = conn.will;
-  if (will === undefined || code !== ReasonCode.Success || conn.state !== State.Connecting) {
-    complete(conn, packet, assigned, code);
-    return;
-  }
+  if (will === undefined || code !== ReasonCode.Success || conn.state !== State.Connecting) return complete(conn, packet, assigned, code);
   const allowed = conn.broker.hooks.authorizePublish(conn, will.topic, will.qos, will.retain);
   if (isPromise(allowed)) return allowed.then((ok) => willAnswered(conn, packet, assigned, ok));
-  willAnswered(conn, packet, assigned, allowed);
+  return willAnswered(conn, packet, assigned, allowed);
 }
 
 /** The enhanced authentication succeeded: the will is judged, then CONNACK (with the method, connackProperties). */
@@ -73,9 +70,9 @@ function acceptedByEnhancedAuth(conn: HandlerConnection, packet: ConnectPacket, 
   return authorizeWill(conn, packet, assigned, ReasonCode.Success);
 }
 
-function willAnswered(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, allowed: boolean): void {
-  if (allowed) complete(conn, packet, assigned, ReasonCode.Success);
-  else complete(conn, packet, assigned, ReasonCode.NotAuthorized, `not authorized to publish its will on ${JSON.stringify(conn.will?.topic)}`);
+function willAnswered(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, allowed: boolean): Promise<void> | void {
+  if (allowed) return complete(conn, packet, assigned, ReasonCode.Success);
+  return complete(conn, packet, assigned, ReasonCode.NotAuthorized, `not authorized to publish its will on ${JSON.stringify(conn.will?.topic)}`);
 }
 
 /** The client certificate's subject CN; without one, mosquitto 2 answers bad user name or password (handle_connect.c). */
@@ -127,7 +124,7 @@ function checkWill(conn: HandlerConnection, packet: ConnectPacket): void {
   if (will.properties !== undefined) conn.will.properties = detachProperties({ ...will.properties }, true);
 }
 
-function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number, why = 'authentication failed'): void {
+function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: boolean, code: number, why = 'authentication failed'): Promise<void> | void {
   if (conn.state !== State.Connecting) return; // closed while authenticating
   if (code !== ReasonCode.Success) {
     conn.refuse(code, why);
@@ -136,7 +133,6 @@ function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: bool
   const broker = conn.broker;
   const config = broker.config;
   const v5 = packet.protocolVersion === 5;
-  const props = packet.properties;
 
   // Keep-alive: a 5.0 client asking for more than we allow (or none) is told Server Keep Alive.
   let keepalive = packet.keepalive;
@@ -160,6 +156,30 @@ function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: bool
     }
   }
 
+  // In a cluster the client may be held by another node: it lets go (and hands its session
+  // over) before this node takes the client.
+  const claiming = broker.claim(conn, packet.clean);
+  if (claiming !== undefined) {
+    return claiming.then(
+      () => {
+        if (conn.state === State.Connecting) open(conn, packet, connack, keepalive);
+        else broker.claimAbandoned(conn.clientId);
+      },
+      (err: unknown) => {
+        broker.claimAbandoned(conn.clientId);
+        conn.refuse(ReasonCode.ServerUnavailable, err instanceof Error ? err.message : String(err));
+      },
+    );
+  }
+  open(conn, packet, connack, keepalive);
+}
+
+/** The CONNECT is accepted: takeover, the session opened or resumed, CONNACK, then what the session owes. */
+function open(conn: HandlerConnection, packet: ConnectPacket, connack: Buffer | undefined, keepalive: number): void {
+  const broker = conn.broker;
+  const config = broker.config;
+  const v5 = packet.protocolVersion === 5;
+  const props = packet.properties;
   // Takeover [MQTT-3.1.4-2] [MQTT-3.1.4-3]: the old connection is closed, with DISCONNECT 0x8E in 5.0.
   broker.takeover(conn);
   // 3.1.1: clean session 0 keeps the session for good; 5.0: as long as Session Expiry says.

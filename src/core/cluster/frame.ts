@@ -1,0 +1,186 @@
+/**
+ * The bytes between nodes: a message forwarded to another node (one Buffer, encoded once per
+ * message and node kind, decoded with the payload left as a view), and the small control
+ * messages of the cluster's channels (JSON, validated: a bad one is dropped, never thrown).
+ *
+ * Message frame, version 1:
+ *   u8 version | u8 flags (bits 0-1 QoS, 2 retain, 3 normal, 4 properties follow)
+ *   u16 len + origin node id | f64 origin message id | f64 expiresAt (ms, 0 never)
+ *   u16 len + topic | u16 len + publisher id | u16 count, then u16 len + each share group
+ *   [MQTT 5.0 property block of a PUBLISH, as on the wire] | payload: the rest
+ */
+import { PacketType } from '../codec/constants.js';
+import { measuredMask, propertiesLength, readProperties, writeProperties } from '../codec/properties.js';
+import { Reader } from '../codec/reader.js';
+import type { Properties, QoS } from '../codec/types.js';
+
+export const FRAME_VERSION = 1;
+
+export interface MessageFrame {
+  /** The node that first routed the message. */
+  readonly origin: string;
+  /** Its id there: origin#originId is the message's identity across nodes. */
+  readonly originId: number;
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: Properties | undefined;
+  /** '' for the broker's own. */
+  readonly publisherId: string;
+  /** Absolute ms, 0 for never. */
+  readonly expiresAt: number;
+  /** Deliver to the node's non-shared subscriptions. */
+  readonly normal: boolean;
+  /** Share groups (`$share/g/f`) where one member on the node gets it. */
+  readonly shares: readonly string[];
+}
+
+export class FrameError extends Error {
+  constructor(message: string) {
+    super(`bad cluster frame: ${message}`);
+    this.name = 'FrameError';
+  }
+}
+
+const NO_SHARES: readonly string[] = [];
+
+export function encodeFrame(f: MessageFrame): Buffer {
+  const origin = Buffer.byteLength(f.origin);
+  const topic = Buffer.byteLength(f.topic);
+  const publisher = Buffer.byteLength(f.publisherId);
+  if (origin > 0xffff || topic > 0xffff || publisher > 0xffff) throw new FrameError('a string is longer than 65,535 bytes');
+  let sharesLen = 2;
+  for (const s of f.shares) sharesLen += 2 + Buffer.byteLength(s);
+  const props = f.properties;
+  const propsLen = props === undefined ? 0 : propertiesLength(props, PacketType.PUBLISH);
+  const propsMask = measuredMask;
+  const hasProps = props !== undefined && propsLen > 0;
+  const propsBlock = hasProps ? varintLength(propsLen) + propsLen : 0;
+  const size = 2 + 2 + origin + 16 + 2 + topic + 2 + publisher + sharesLen + propsBlock + f.payload.length;
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  buf[pos++] = FRAME_VERSION;
+  buf[pos++] = (f.qos & 3) | (f.retain ? 4 : 0) | (f.normal ? 8 : 0) | (hasProps ? 16 : 0);
+  pos = writeString(buf, pos, f.origin, origin);
+  buf.writeDoubleBE(f.originId, pos);
+  buf.writeDoubleBE(f.expiresAt, pos + 8);
+  pos += 16;
+  pos = writeString(buf, pos, f.topic, topic);
+  pos = writeString(buf, pos, f.publisherId, publisher);
+  buf.writeUInt16BE(f.shares.length, pos);
+  pos += 2;
+  for (const s of f.shares) pos = writeString(buf, pos, s, Buffer.byteLength(s));
+  if (hasProps) pos = writeProperties(buf, pos, props, propsLen, propsMask);
+  f.payload.copy(buf, pos);
+  return buf;
+}
+
+function writeString(buf: Buffer, pos: number, s: string, len: number): number {
+  buf.writeUInt16BE(len, pos);
+  buf.write(s, pos + 2, len, 'utf8');
+  return pos + 2 + len;
+}
+
+function varintLength(n: number): number {
+  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
+}
+
+/** Reads a frame; the payload is a view into `buf`. Throws FrameError on anything malformed. */
+export function decodeFrame(buf: Buffer): MessageFrame {
+  if (buf.length < 2) throw new FrameError('shorter than its header');
+  if (buf[0] !== FRAME_VERSION) throw new FrameError(`format version ${buf[0]}, this node reads ${FRAME_VERSION}`);
+  const flags = buf[1]!;
+  if ((flags & 3) === 3) throw new FrameError('QoS 3');
+  const qos = (flags & 3) as QoS;
+  let pos = 2;
+  const need = (n: number): void => {
+    if (pos + n > buf.length) throw new FrameError('cut short');
+  };
+  const str = (): string => {
+    need(2);
+    const len = buf.readUInt16BE(pos);
+    pos += 2;
+    need(len);
+    const s = buf.toString('utf8', pos, pos + len);
+    pos += len;
+    return s;
+  };
+  const origin = str();
+  need(16);
+  const originId = buf.readDoubleBE(pos);
+  const expiresAt = buf.readDoubleBE(pos + 8);
+  pos += 16;
+  const topic = str();
+  const publisherId = str();
+  need(2);
+  const count = buf.readUInt16BE(pos);
+  pos += 2;
+  let shares = NO_SHARES;
+  if (count > 0) {
+    const list: string[] = [];
+    for (let i = 0; i < count; i++) list.push(str());
+    shares = list;
+  }
+  let properties: Properties | undefined;
+  if ((flags & 16) !== 0) {
+    const r = new Reader();
+    r.reset(buf, pos, buf.length);
+    try {
+      properties = readProperties(r, PacketType.PUBLISH);
+    } catch (err) {
+      throw new FrameError(`properties: ${(err as Error).message}`);
+    }
+    pos = r.pos;
+  }
+  return { origin, originId, topic, payload: buf.subarray(pos), qos, retain: (flags & 4) !== 0, properties, publisherId, expiresAt, normal: (flags & 8) !== 0, shares };
+}
+
+/** Control messages between nodes, on the cluster's channels. */
+export type Control =
+  | { t: 'interest'; node: string; deltas: { filter: string; count: number }[] }
+  | { t: 'hello'; node: string }
+  | { t: 'bye'; node: string }
+  | { t: 'req'; id: string; from: string; op: 'release' | 'drop' | 'sync' | 'kick' | 'clients' | 'stats'; clientId?: string; discard?: boolean; reason?: string }
+  | { t: 'res'; id: string; from: string; ok: boolean; error?: string; data?: unknown };
+
+export function encodeControl(c: Control): Buffer {
+  return Buffer.from(JSON.stringify(c));
+}
+
+const OPS = new Set(['release', 'drop', 'sync', 'kick', 'clients', 'stats']);
+
+/** Undefined for anything that is not a valid control message. */
+export function decodeControl(buf: Buffer | string): Control | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(typeof buf === 'string' ? buf : buf.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (v === null || typeof v !== 'object') return undefined;
+  const c = v as Record<string, unknown>;
+  const str = (k: string): boolean => typeof c[k] === 'string';
+  const optStr = (k: string): boolean => c[k] === undefined || typeof c[k] === 'string';
+  switch (c.t) {
+    case 'interest':
+      if (!str('node') || !Array.isArray(c.deltas)) return undefined;
+      for (const d of c.deltas as unknown[]) {
+        const e = d as Record<string, unknown> | null;
+        if (e === null || typeof e !== 'object' || typeof e.filter !== 'string' || typeof e.count !== 'number' || !Number.isInteger(e.count) || e.count < 0) return undefined;
+      }
+      return c as Control;
+    case 'hello':
+    case 'bye':
+      return str('node') ? (c as Control) : undefined;
+    case 'req':
+      if (!str('id') || !str('from') || typeof c.op !== 'string' || !OPS.has(c.op) || !optStr('clientId') || !optStr('reason')) return undefined;
+      if (c.discard !== undefined && typeof c.discard !== 'boolean') return undefined;
+      return c as Control;
+    case 'res':
+      if (!str('id') || !str('from') || typeof c.ok !== 'boolean' || !optStr('error')) return undefined;
+      return c as Control;
+    default:
+      return undefined;
+  }
+}
