@@ -46,6 +46,9 @@
  *   --baseline DIR     also run our broker from DIR/dist (another checkout, built), as "mqt-base"
  *   --no-mosquitto     no mosquitto
  *   --no-floor         skip the node floor in the connect scenario
+ *   --no-cluster       skip the cluster runs (cluster-connect, cluster-fan-in, cross-node-qos1:
+ *                      scripts/bench-broker/cluster.mjs, on a redis-server of their own; skipped
+ *                      with a line when /usr/bin/redis-server is missing)
  *   --mosquitto PATH   mosquitto binary (default /usr/sbin/mosquitto)
  *   --mosquitto-nodelay  add `set_tcp_nodelay true` to mosquitto's config (not issue 3's setup)
  *   --mqt-options JSON   extra createBroker() options for ours (and the baseline), e.g. '{"maxClientBuffer":65536}'
@@ -66,6 +69,9 @@ import { runRounds } from '../dist/core/bench/compare.js';
 import { mosquittoVersion, startMosquitto, startMqt, startNodeFloor } from './bench-broker/brokers.mjs';
 import { runOnce, warmUp } from './bench-broker/load.mjs';
 import { addDurableRatios, addRatios, failed, renderDurable, renderText, runLine, summarizeRuns } from './bench-broker/report.mjs';
+import { renderCluster, runClusterBench } from './bench-broker/cluster.mjs';
+
+const CLUSTER_IDS = ['cluster-connect', 'cluster-fan-in', 'cross-node-qos1'];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -80,6 +86,7 @@ const { values: args } = parseArgsOrExit({
     baseline: { type: 'string' },
     'no-mosquitto': { type: 'boolean', default: false },
     'no-floor': { type: 'boolean', default: false },
+    'no-cluster': { type: 'boolean', default: false },
     mosquitto: { type: 'string', default: '/usr/sbin/mosquitto' },
     'mosquitto-nodelay': { type: 'boolean', default: false },
     'mqt-options': { type: 'string' },
@@ -107,7 +114,7 @@ function die(message) {
 
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,qos1-durable,qos2-durable,fan-in-durable,connect] [--scale X] [--qos0-window N] [--protocol 4|5] ' +
+    'usage: npm run bench:broker -- [--rounds N] [--quick] [--only qos0,qos1,qos2,many-to-one,fan-out,qos1-durable,qos2-durable,fan-in-durable,connect,cluster-connect,cluster-fan-in,cross-node-qos1] [--no-cluster] [--scale X] [--qos0-window N] [--protocol 4|5] ' +
       '[--baseline DIR] [--no-mosquitto] [--no-floor] [--mosquitto PATH] [--mosquitto-nodelay] [--mqt-options JSON] [--mqt-node-args=ARGS] [--workers N] [--json]\n',
   );
   process.exit(0);
@@ -156,11 +163,14 @@ const SCENARIOS = [
 ];
 
 let scenarios = SCENARIOS;
+/** The cluster runs (scripts/bench-broker/cluster.mjs) to make: all of them unless --only or --no-cluster says otherwise. */
+let clusterIds = args['no-cluster'] ? [] : [...CLUSTER_IDS];
 if (args.only !== undefined) {
   const wanted = args.only.split(',').map((s) => s.trim());
-  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w));
-  if (unknown.length > 0) die(`unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.id === w) && !CLUSTER_IDS.includes(w));
+  if (unknown.length > 0) die(`unknown scenario ${unknown.join(', ')}; choose from ${[...SCENARIOS.map((s) => s.id), ...CLUSTER_IDS].join(', ')}`);
   scenarios = SCENARIOS.filter((s) => wanted.includes(s.id));
+  clusterIds = clusterIds.filter((id) => wanted.includes(id));
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -205,7 +215,20 @@ async function measure(b, scenario, common, signal) {
   return { r, died };
 }
 
+/** The cluster runs, after the others (each contender started afresh on a Redis of its own). */
+async function clusterPart() {
+  if (clusterIds.length === 0) return undefined;
+  return runClusterBench({ root: ROOT, rounds, quick, scale, version, qos0Window, only: clusterIds });
+}
+
 async function main() {
+  if (scenarios.length === 0) {
+    const cluster = await clusterPart();
+    if (args.json) process.stdout.write(`${JSON.stringify({ cluster }, null, 2)}\n`);
+    else process.stdout.write(renderCluster(cluster));
+    if (cluster?.rows?.some((r) => r.id === 'cross-node-qos1' && r.contenders.some((c) => c.lost > 0 || c.duplicates > 0))) process.exitCode = 1;
+    return;
+  }
   // Other work on the machine skews everything: say how busy it was.
   const loadAtStart = loadavg().map((x) => Number(x.toFixed(2)));
   const controller = new AbortController();
@@ -281,9 +304,10 @@ async function main() {
     loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   };
   const names = brokers.map((b) => b.name);
+  const cluster = await clusterPart();
 
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ config, scenarios: results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ config, scenarios: results, cluster }, null, 2)}\n`);
   } else {
     const heading = [
       '',
@@ -299,7 +323,9 @@ async function main() {
     else process.stdout.write(`${heading.join('\n')}\n`);
     const durableResults = results.filter((s) => scenarios.find((x) => x.id === s.id).durable);
     if (durableResults.length > 0) process.stdout.write(renderDurable(durableResults, names.filter((n) => n !== 'mqt-base')));
+    if (cluster !== undefined) process.stdout.write(renderCluster(cluster));
   }
+  if (cluster?.rows?.some((r) => r.id === 'cross-node-qos1' && r.contenders.some((c) => c.lost > 0 || c.duplicates > 0))) process.exitCode = 1;
   const plainIds = new Set(scenarios.filter((s) => !s.durable).map((s) => s.id));
   // mosquitto's losses in a durable scenario are its own (its queue limit, no back-pressure): reported, not a failure of ours.
   const durableNames = ['mqt', 'mqt-durable'];

@@ -12,7 +12,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { defaultNodeId } from './broker-cluster-plan.js';
-import { CliError } from './errors.js';
+import { CliError, ExitCode } from './errors.js';
 
 /** Environment of a worker: its index and the node id its own is made from. */
 export const WORKER_ENV = 'MQT_WORKER';
@@ -59,6 +59,7 @@ export async function runWorkers(count: number, nodeId: string | undefined): Pro
   let stopping = false;
   let fatal: string | undefined;
   let wake: () => void = () => undefined;
+  const pending = new Set<NodeJS.Timeout>();
 
   const start = (index: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -92,9 +93,18 @@ export async function runWorkers(count: number, nodeId: string | undefined): Pro
           return;
         }
         process.stderr.write(`mqt broker: worker ${index} died (${how}); starting it again in ${RESTART_DELAY_MS / 1000} s\n`);
-        setTimeout(() => {
-          if (!stopping) void start(index);
-        }, RESTART_DELAY_MS).unref();
+        // Not unref'd: while every worker is down, this timer is what keeps the primary alive.
+        const timer = setTimeout(() => {
+          pending.delete(timer);
+          if (stopping) return;
+          void start(index).then((ok) => {
+            // Started again and failed at start-up (Redis gone, say): no loop of those, stop it all.
+            if (ok || stopping) return;
+            fatal = `worker ${index} could not start again (its error is above); stopping`;
+            wake();
+          });
+        }, RESTART_DELAY_MS);
+        pending.add(timer);
       });
     });
 
@@ -109,21 +119,27 @@ export async function runWorkers(count: number, nodeId: string | undefined): Pro
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHangup);
+  // A worker that could not start printed its own one-line error: the primary adds none, stops the
+  // others and ends with the failure's exit status (not a line of its own, so the error is said once).
+  let startFailed = false;
   try {
-    if (!(await start(0))) throw new CliError('worker 0 could not start (its error is above)', { command: 'broker' });
-    for (let i = 1; i < count; i++) {
-      if (signal !== undefined) break;
-      if (!(await start(i))) throw new CliError(`worker ${i} could not start (its error is above)`, { command: 'broker' });
+    for (let i = 0; i < count && signal === undefined; i++) {
+      if (!(await start(i))) {
+        startFailed = true;
+        break;
+      }
     }
-    while (signal === undefined && fatal === undefined) await new Promise<void>((r) => (wake = r));
+    while (!startFailed && signal === undefined && fatal === undefined) await new Promise<void>((r) => (wake = r));
   } finally {
     stopping = true;
+    for (const t of pending) clearTimeout(t);
     await stopAll(workers, signal ?? 'SIGTERM', (r) => (wake = r));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHangup);
   }
   if (fatal !== undefined) throw new CliError(fatal, { command: 'broker' });
+  if (startFailed) process.exitCode = ExitCode.Failure;
 }
 
 /** Passes the signal on and waits for every worker; one still there after the grace period is killed. */

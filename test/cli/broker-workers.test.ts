@@ -4,6 +4,7 @@
  * worker killed is started again; SIGTERM stops every one.
  */
 import { execFileSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../helpers/broker-client.js';
@@ -23,6 +24,19 @@ describe('mqt broker --workers: bad input', () => {
     const r = await spawnMqt(['broker', '-p', '0', ...args], { timeoutMs: 10_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('a worker that cannot start (Redis unreachable): its one line, exit 1, nothing restarted', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const r = await spawnMqt(['broker', '-p', '0', '--workers', '2', '--cluster', `redis://127.0.0.1:${closed}`], { timeoutMs: 10_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^mqt broker: cannot reach Redis at redis://127\\.0\\.0\\.1:${closed}`));
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 
@@ -82,10 +96,15 @@ describe.skipIf(gate.skip)('mqt broker --workers 2 --cluster', () => {
         await c.subscribeAsync('wk/all', { qos: 1 });
       }),
     );
-    // Each worker's interest reaches the other.
-    await new Promise((r) => setTimeout(r, 200));
-    await clients[0]!.publishAsync('wk/all', 'hi', { qos: 1 });
-    await until(() => got.size === 20, 5000, 'every client got the message');
+    // Each worker's interest reaches the other: written to Redis first, then read by the other node,
+    // so the message is published again until every client has it (a bounded wait, not a sleep).
+    await eventually(async () => (await redis.command('HEXISTS', 'mqt:int:wk-w0', 'wk/all')) === ':1\r\n' && (await redis.command('HEXISTS', 'mqt:int:wk-w1', 'wk/all')) === ':1\r\n', 'both workers announced the filter');
+    const deadline = Date.now() + 5000;
+    while (got.size < 20 && Date.now() < deadline) {
+      await clients[0]!.publishAsync('wk/all', 'hi', { qos: 1 });
+      await until(() => got.size === 20, 500, 'every client got the message').catch(() => undefined);
+    }
+    expect(got.size).toBe(20);
 
     // kill -9 of one worker: the primary starts it again, and the port still serves.
     const [victim] = children(primary.child.pid!);

@@ -90,6 +90,7 @@ export class Shard implements PublisherHost, SubscriberHost {
   private readonly timeoutMs: number;
   /** Created once per shard (the TLS files are read once), shared by every connection. */
   private dialer: Promise<Dialer> | null = null;
+  private subDialer: Promise<Dialer> | null = null;
   private readonly clients: RawClient[] = [];
   /** Client ids of persistent subscribers, whose sessions close() ends. */
   private readonly persistentIds: string[] = [];
@@ -161,8 +162,14 @@ export class Shard implements PublisherHost, SubscriberHost {
     return (this.dialer ??= createDialer(this.target.connection));
   }
 
-  private async open(clientId: string, persistent = false): Promise<RawClient> {
-    const link = await (await this.dial()).open(this.timeoutMs);
+  /** The subscribers' dialer: the target's subscriberConnection when it names one. */
+  private dialSubscriber(): Promise<Dialer> {
+    const c = this.target.subscriberConnection;
+    return c === undefined ? this.dial() : (this.subDialer ??= createDialer(c));
+  }
+
+  private async open(clientId: string, persistent = false, subscriber = false): Promise<RawClient> {
+    const link = await (await (subscriber ? this.dialSubscriber() : this.dial())).open(this.timeoutMs);
     const client = new RawClient(link, this.version);
     if (this.aborted) {
       client.destroy();
@@ -203,7 +210,7 @@ export class Shard implements PublisherHost, SubscriberHost {
     const subscribers = new Array<Subscriber | undefined>(subs.length);
     await eachLimited(subs.map((j, k) => [j, k] as const), SETUP_CONCURRENCY, async ([j, k]) => {
       const id = `${plan.clientTag}s${j}`;
-      const client = this.checkLimits(await this.open(id, config.persistent === true));
+      const client = this.checkLimits(await this.open(id, config.persistent === true, true));
       if (config.persistent === true) this.persistentIds.push(id);
       const filter = plan.subFilters[j]!;
       const sub = new Subscriber(this, j, filter, plan.runId, plan.publishers);

@@ -14,6 +14,11 @@ export interface BenchTarget {
   connection: ConnectionOptions;
   /** PID of the broker process, to report its CPU seconds and memory (known for the built-in one). */
   brokerPid?: number | undefined;
+  /**
+   * Where the subscribers connect instead, when not to `connection`: another node of a cluster,
+   * to measure what crossing between nodes costs (npm run bench:broker's cross-node runs).
+   */
+  subscriberConnection?: ConnectionOptions | undefined;
 }
 
 export interface BenchConfig {

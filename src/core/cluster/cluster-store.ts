@@ -9,7 +9,7 @@
  * returns) and the commit counts as done, so local traffic is acknowledged as before. A commit
  * that also held session or retained writes fails as any store's commit does.
  */
-import { RedisStore, type RedisStoreOptions } from '../store/redis-store.js';
+import { RedisStore, type RedisStoreOptions } from './redis-store.js';
 import type { BrokerStore, StoredMessage, StoredDelivery, StoredSession, StoredState } from '../store/types.js';
 import { decodeMessage } from '../store/record-codec.js';
 import { encodeFrame } from './frame.js';
@@ -27,6 +27,14 @@ export class ClusterStore implements BrokerStore {
   private frames: { stream: string; frame: Buffer }[] = [];
   /** Where frames go back to when a soft commit fails (the node's outage buffer). */
   onUnsent: ((frames: { stream: string; frame: Buffer }[]) => void) | undefined = undefined;
+  /**
+   * The node's own commands, kept apart from the store's writes and sent after them in the same
+   * MULTI: a trim of what the node read after what routing it stored, and never lost to the
+   * clear() of a resync, which starts the store's writes over.
+   */
+  private commands: Args[] = [];
+  /** Disowns staged by client id: a claim of the same client before the commit cancels its own. */
+  private readonly disowns = new Set<string>();
 
   constructor(options: RedisStoreOptions) {
     this.inner = new RedisStore(options);
@@ -38,26 +46,43 @@ export class ClusterStore implements BrokerStore {
 
   /** A command of the node's (interest, ownership, will records, trims), in the next commit. */
   stage(args: Args): void {
-    this.inner.stage(args);
+    this.commands.push(args);
   }
 
-  /** A message for another node's stream, in the next commit. */
-  stageFrame(stream: string, frame: Buffer): void {
-    this.inner.stage(['XADD', stream, '*', 'm', frame]);
-    this.frames.push({ stream, frame });
+  /**
+   * Messages for another node's stream, in the next commit: one stream entry holding them all
+   * (field `m` once per message, in order), so a tick's messages to a node cost Redis one entry.
+   */
+  stageFrames(stream: string, frames: readonly Buffer[]): void {
+    const args: (string | Buffer)[] = ['XADD', stream, '*'];
+    for (const f of frames) {
+      args.push('m', f);
+      this.frames.push({ stream, frame: f });
+    }
+    this.commands.push(args);
   }
+
+  /** Called at the start of every commit: the node stages what it gathered this tick (its frames). */
+  beforeCommit: (() => void) | undefined = undefined;
 
   own(clientId: string): void {
-    this.inner.own(clientId);
+    this.disowns.delete(clientId);
+    this.commands.push(['SET', this.keys.owner(clientId), this.nodeId], ['SADD', this.keys.owned(this.nodeId), clientId]);
   }
 
+  /** Lets go of `clientId` at the next commit, unless a claim of it comes first (cancelDisown). */
   disown(clientId: string): void {
-    this.inner.disown(clientId);
+    this.disowns.add(clientId);
+  }
+
+  /** A claim of `clientId` is under way here: a disown staged for its last connection must not undo it. */
+  cancelDisown(clientId: string): void {
+    this.disowns.delete(clientId);
   }
 
   /** This node no longer holds `clientId` (it moved to another node, which owns its key now). */
   forget(clientId: string): void {
-    this.inner.stage(['SREM', this.keys.owned(this.nodeId), clientId]);
+    this.commands.push(['SREM', this.keys.owned(this.nodeId), clientId]);
   }
 
   loadClient(clientId: string): Promise<StoredState | undefined> {
@@ -127,6 +152,11 @@ export class ClusterStore implements BrokerStore {
   }
 
   commit(): Promise<void> {
+    this.beforeCommit?.();
+    for (const clientId of this.disowns) this.inner.disown(clientId);
+    this.disowns.clear();
+    for (const c of this.commands) this.inner.stage(c);
+    this.commands = [];
     const durable = this.durable;
     const frames = this.frames;
     this.durable = 0;

@@ -103,12 +103,14 @@ export class Membership {
       for (const e of entries) {
         const [id, fields] = e as [Buffer, Buffer[]];
         from = `(${id.toString()}`;
-        if (adopted.size === 0 || fields[1] === undefined) continue;
-        try {
-          const f = decodeFrame(fields[1]);
-          side.routeToClients(node.toMessage(f), adopted, f.normal, f.shares, now);
-        } catch {
-          node.dropped++;
+        if (adopted.size === 0) continue;
+        for (let i = 1; i < fields.length; i += 2) {
+          try {
+            const f = decodeFrame(fields[i]!);
+            side.routeToClients(node.toMessage(f), adopted, f.normal, f.shares, now);
+          } catch {
+            node.dropped++;
+          }
         }
       }
       node.brokerRef.scheduleFlush();

@@ -44,6 +44,8 @@ export interface ClusterNodeOptions {
 }
 
 const NO_SHARES: readonly string[] = [];
+/** How long a released session waits for its new node's drop before this node decides itself. */
+const MOVE_TIMEOUT_MS = 10_000;
 /** Stream entries read at once. */
 const READ_COUNT = '1024';
 
@@ -73,6 +75,8 @@ export class ClusterNode implements ClusterPort, NodeHandle {
   /** Cross-node frames kept while Redis is away, oldest first. */
   private outage: Buffered[] = [];
   private outageBytes = 0;
+  /** This tick's frames by target node, staged when the tick commits (flushFrames). */
+  private readonly gathered = new Map<string, Buffer[]>();
   /** Frames handed back by failed commits go before those buffered directly: how many so far. */
   private handedBack = 0;
   private refusing: { promise: Promise<void>; resolve: () => void } | undefined = undefined;
@@ -105,6 +109,7 @@ export class ClusterNode implements ClusterPort, NodeHandle {
     this.maxBuffered = options.maxBuffered ?? 10_000;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.requests = new Requests(link, this.keys, this.nodeId, options.requestTimeoutMs ?? 5000, (req) => this.serve(req));
+    store.beforeCommit = () => this.flushFrames();
     // A commit that failed with only messages for other nodes at stake: they wait for Redis here.
     store.onUnsent = (frames) => {
       this.outage.splice(this.handedBack, 0, ...frames);
@@ -257,18 +262,27 @@ export class ClusterNode implements ClusterPort, NodeHandle {
 
   /** One XADD to `node`'s stream in this tick's commit; a QoS >= 1 acknowledgement waits for it. */
   private send(node: string, frame: Buffer, promised: boolean): void {
-    const stream = this.keys.inbox(node);
     if (!this.link.up || this.outage.length > 0) {
-      this.outage.push({ stream, frame });
+      this.outage.push({ stream: this.keys.inbox(node), frame });
       this.outageBytes += frame.length;
       this.trimOutage();
       return;
     }
-    this.store.stageFrame(stream, frame);
+    // Gathered per node for the tick; the commit stages each node's as one stream entry.
+    const list = this.gathered.get(node);
+    if (list === undefined) this.gathered.set(node, [frame]);
+    else list.push(frame);
     this.sent++;
     const p = this.broker.persistence!;
     p.external(promised);
     this.broker.scheduleFlush();
+  }
+
+  /** The tick's frames, one stream entry per target node, into the commit being made. */
+  private flushFrames(): void {
+    if (this.gathered.size === 0) return;
+    for (const [node, frames] of this.gathered) this.store.stageFrames(this.keys.inbox(node), frames);
+    this.gathered.clear();
   }
 
   /** Redis is away: kept in order, within bounds; past them the oldest goes and QoS >= 1 publishes are refused. */
@@ -398,6 +412,8 @@ export class ClusterNode implements ClusterPort, NodeHandle {
       return;
     }
     const k = this.keys;
+    // Its last connection here may have left a disown for the next commit: this claim comes first.
+    this.store.cancelDisown(clientId);
     const commands: (string | Buffer)[][] = [
       ['SET', k.owner(clientId), this.nodeId, 'GET'],
       ['SADD', k.owned(this.nodeId), clientId],
@@ -430,6 +446,9 @@ export class ClusterNode implements ClusterPort, NodeHandle {
       await this.broker.persistence!.drain();
       await this.syncAll(previous);
       const dropped = await this.requests.ask(previous, { op: 'drop', clientId });
+      // What came late on the old node may also be on its way here (a node sent it to both):
+      // everything in our stream now is routed first, so the merge sees it and counts it once.
+      await this.catchUp();
       side.merge(clientId, dropped.ok ? this.lateFrom(dropped.data) : []);
       return;
     }
@@ -473,8 +492,10 @@ export class ClusterNode implements ClusterPort, NodeHandle {
     const side = broker.cluster!;
     switch (req.op) {
       case 'release': {
-        const moving = side.release(req.clientId ?? '', req.discard === true);
+        const clientId = req.clientId ?? '';
+        const moving = side.release(clientId, req.discard === true);
         await broker.persistence!.drain();
+        if (moving) this.awaitDrop(clientId);
         return { ok: true, data: { moving } };
       }
       case 'sync':
@@ -496,6 +517,32 @@ export class ClusterNode implements ClusterPort, NodeHandle {
       case 'stats':
         return { ok: true, data: this.stats() };
     }
+  }
+
+  /**
+   * A released session whose new node never asked for it (it died, or gave up): after a while it
+   * goes from here if another node holds the client now, else it is ours again, stored anew.
+   */
+  private awaitDrop(clientId: string): void {
+    const timer = setTimeout(() => {
+      const side = this.broker.cluster!;
+      if (this.closed || !side.inMove(clientId)) return;
+      void this.link.sendText(['GET', this.keys.owner(clientId)]).then(
+        (owner) => {
+          if (!side.inMove(clientId)) return;
+          if (owner !== null && owner !== this.nodeId) {
+            side.drop(clientId);
+            this.store.forget(clientId);
+          } else {
+            side.abandon(clientId);
+          }
+          this.broker.persistence!.external(true);
+          this.broker.scheduleFlush();
+        },
+        () => undefined,
+      );
+    }, MOVE_TIMEOUT_MS);
+    timer.unref();
   }
 
   /** Asks every other live node to sync (see claim); a node that does not answer is waited for no longer than a request. */
@@ -581,7 +628,12 @@ export class ClusterNode implements ClusterPort, NodeHandle {
         continue;
       }
       if (reply === null || !Array.isArray(reply) || this.closed) continue;
-      this.handleEntries(reply);
+      try {
+        this.handleEntries(reply);
+      } catch (err) {
+        // Never read again: what was handled stays handled (lastId moves per entry).
+        this.log('error', `cluster: routing a message from another node failed: ${(err as Error).stack ?? (err as Error).message}`);
+      }
     }
   }
 
@@ -594,18 +646,20 @@ export class ClusterNode implements ClusterPort, NodeHandle {
       for (const e of entries) {
         const [id, fields] = e as [Buffer, Buffer[]];
         last = id.toString();
-        const value = fields[1];
-        if (value === undefined) continue;
-        let f: MessageFrame;
-        try {
-          f = decodeFrame(value);
-        } catch (err) {
-          this.dropped++;
-          this.log('warn', `cluster: dropped an unreadable message from the stream: ${(err as Error).message}`);
-          continue;
+        this.lastId = last;
+        // One entry holds a tick's messages from one node: field `m` once for each, in order.
+        for (let i = 1; i < fields.length; i += 2) {
+          let f: MessageFrame;
+          try {
+            f = decodeFrame(fields[i]!);
+          } catch (err) {
+            this.dropped++;
+            this.log('warn', `cluster: dropped an unreadable message from the stream: ${(err as Error).message}`);
+            continue;
+          }
+          this.received++;
+          side.routeRemote(this.toMessage(f), f.normal, f.shares, now);
         }
-        this.received++;
-        side.routeRemote(this.toMessage(f), f.normal, f.shares, now);
       }
     }
     if (last === undefined) return;
@@ -675,10 +729,15 @@ export class ClusterNode implements ClusterPort, NodeHandle {
     this.outage = [];
     this.outageBytes = 0;
     this.handedBack = 0;
+    // The kept frames first, in order, each node's as one entry; then what comes next.
+    const byStream = new Map<string, Buffer[]>();
     for (const b of kept) {
-      this.store.stageFrame(b.stream, b.frame);
+      const list = byStream.get(b.stream);
+      if (list === undefined) byStream.set(b.stream, [b.frame]);
+      else list.push(b.frame);
       this.sent++;
     }
+    for (const [stream, frames] of byStream) this.store.stageFrames(stream, frames);
     const p = this.broker.persistence!;
     const runId = await this.redisRunId();
     if (runId !== this.runId) {

@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { defaultNodeId, planCluster } from '../../../src/commands/broker-cluster-plan.js';
+import { noFlags, type BrokerFlags } from '../../../src/commands/broker-options.js';
+import { planBroker } from '../../../src/commands/broker-plan.js';
+import { parseMosquittoConf } from '../../../src/core/config/mosquitto-conf.js';
 
 describe('the cluster plan', () => {
   it('is nothing without a cluster, and the URL with a node id with one', () => {
@@ -38,5 +41,23 @@ describe('the cluster plan', () => {
     }
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('\n');
+  });
+});
+
+describe('the cluster plan from flags and the config file', () => {
+  const flags = (f: Partial<BrokerFlags> = {}): BrokerFlags => ({ ...noFlags(), ...f });
+  const file = (text: string) => parseMosquittoConf(text, 'test.conf');
+
+  it('takes cluster and node_id from the file, and the flags over them', () => {
+    const conf = file('cluster redis://127.0.0.1:6391/3\nnode_id from-file\n');
+    expect(planBroker(flags(), conf).cluster).toEqual({ url: 'redis://127.0.0.1:6391/3', nodeId: 'from-file' });
+    expect(planBroker(flags({ cluster: 'redis://10.0.0.1:6392', 'node-id': 'from-flag' }), conf).cluster).toEqual({ url: 'redis://10.0.0.1:6392', nodeId: 'from-flag' });
+    expect(planBroker(flags({ 'node-id': 'from-flag' }), conf).cluster).toEqual({ url: 'redis://127.0.0.1:6391/3', nodeId: 'from-flag' });
+    expect(planBroker(flags(), undefined).cluster).toBeUndefined();
+  });
+
+  it('refuses the file\'s persistence with a cluster, and a node_id with none', () => {
+    expect(() => planBroker(flags(), file('cluster redis://127.0.0.1:6391\npersistence true\npersistence_location /tmp/x/\n'))).toThrow(/--cluster and --persistence cannot be combined/);
+    expect(() => planBroker(flags(), file('node_id lonely\n'))).toThrow(/needs a cluster/);
   });
 });

@@ -9,9 +9,9 @@
  * order; one with nothing staged sends nothing and settles after the one before it.
  */
 import { createClient, RESP_TYPES } from '@redis/client';
-import { clusterKeys, type ClusterKeys } from '../cluster/keys.js';
-import { decodeDelivery, decodeMessage, decodeSession, deliveryKey, encodeDelivery, encodeMessage, encodeSession, sessionKey } from './record-codec.js';
-import type { BrokerStore, StoredDelivery, StoredMessage, StoredSession, StoredState } from './types.js';
+import { clusterKeys, type ClusterKeys } from './keys.js';
+import { decodeDelivery, decodeMessage, decodeSession, deliveryKey, encodeDelivery, encodeMessage, encodeSession, sessionKey } from '../store/record-codec.js';
+import type { BrokerStore, StoredDelivery, StoredMessage, StoredSession, StoredState } from '../store/types.js';
 
 type Client = ReturnType<typeof createClient>;
 type Args = (string | Buffer)[];

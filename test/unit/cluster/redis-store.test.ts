@@ -6,7 +6,7 @@
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBroker } from '../../../src/core/broker/broker.js';
-import { RedisStore } from '../../../src/core/store/redis-store.js';
+import { RedisStore } from '../../../src/core/cluster/redis-store.js';
 import { connect as connectClient } from '../../helpers/broker-client.js';
 import { needPeers } from '../../helpers/peers.js';
 import { startRedis, stopAllRedis, type RedisServer } from '../../helpers/redis-server.js';
