@@ -11,6 +11,7 @@ import type { ClusterNode } from '../core/cluster/node.js';
 import type { ClusterPlan } from './broker-cluster-plan.js';
 import { parseWorkers, runWorkers, workerIndex, workerNodeId, workerReady } from './broker-workers.js';
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
+import { maskUrl } from '../core/net/mask-url.js';
 import { loadTlsServer } from '../core/net/tls-server.js';
 import { LmdbStore } from '../core/store/lmdb-store.js';
 import { BrokerAccess } from './broker-access.js';
@@ -275,17 +276,6 @@ async function joinCluster(options: CreateBrokerOptions, plan: ClusterPlan, log:
     return await cluster.createClusterBroker(options, { url: plan.url, nodeId: plan.nodeId, log });
   } catch (cause) {
     throw new CliError(cause instanceof Error ? cause.message : String(cause), { command: 'broker', cause });
-  }
-}
-
-/** The URL without its password, for the startup line. */
-function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
   }
 }
 

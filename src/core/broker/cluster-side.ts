@@ -18,6 +18,7 @@ import type { StoredState } from '../store/types.js';
 import type { Will } from '../codec/types.js';
 import type { ClientInfo, RetainedStore, SessionHost } from './types.js';
 import { Message } from './message.js';
+import { sessionFromStored } from './restore.js';
 import type { Persistence } from './persistence.js';
 import type { QueueMemory } from './queue-memory.js';
 import type { Router } from './router.js';
@@ -93,15 +94,8 @@ export class ClusterSide {
     const { sessions, router } = this.parts;
     const old = sessions.get(s.clientId);
     if (old !== undefined) sessions.end(old);
-    const session = Session.create(s.clientId, this.parts.host);
+    const session = sessionFromStored(s, sessions, router, this.parts.host);
     const record = session.record;
-    record.expiryInterval = s.expiryInterval;
-    record.expiresAt = s.expiresAt;
-    record.nextPacketId = s.nextPacketId;
-    session.client = s.client as ClientInfo | undefined;
-    if (s.will !== undefined) record.will = { will: s.will.will, from: s.will.from as ClientInfo, at: s.will.at };
-    sessions.restored(session);
-    for (const sub of s.subscriptions) router.subscribe(session, sub);
     const list = state.deliveries.filter((d) => d.clientId === s.clientId).sort((a, b) => a.seq - b.seq);
     for (const d of list) {
       const m = d.message;

@@ -12,7 +12,7 @@ import type { Router } from './router.js';
 import { Delivery, queuedSize } from './session-record.js';
 import { Session } from './session.js';
 import type { SessionTable } from './sessions.js';
-import type { StoredMessage, StoredState } from '../store/types.js';
+import type { StoredMessage, StoredSession, StoredState } from '../store/types.js';
 import type { Wills } from './will.js';
 
 export interface RestoreCounts {
@@ -42,6 +42,20 @@ function toMessage(m: StoredMessage): Message {
   return msg;
 }
 
+/** A stored session's own fields as a session in the table, subscribed; what it owes is the caller's. */
+export function sessionFromStored(s: StoredSession, sessions: SessionTable, router: Router, host: SessionHost): Session {
+  const session = Session.create(s.clientId, host);
+  const record = session.record;
+  record.expiryInterval = s.expiryInterval;
+  record.expiresAt = s.expiresAt;
+  record.nextPacketId = s.nextPacketId;
+  session.client = s.client as ClientInfo | undefined;
+  if (s.will !== undefined) record.will = { will: s.will.will, from: s.will.from as ClientInfo, at: s.will.at };
+  sessions.restored(session);
+  for (const sub of s.subscriptions) router.subscribe(session, sub);
+  return session;
+}
+
 export function restoreState(state: StoredState, parts: RestoreParts): Omit<RestoreCounts, 'ms'> & { nextMessageId: number } {
   const { persistence, sessions, router, now } = parts;
   let nextMessageId = 1;
@@ -52,18 +66,7 @@ export function restoreState(state: StoredState, parts: RestoreParts): Omit<Rest
   }
 
   const byId = new Map<string, Session>();
-  for (const s of state.sessions) {
-    const session = Session.create(s.clientId, parts.host);
-    const record = session.record;
-    record.expiryInterval = s.expiryInterval;
-    record.expiresAt = s.expiresAt;
-    record.nextPacketId = s.nextPacketId;
-    session.client = s.client as ClientInfo | undefined;
-    if (s.will !== undefined) record.will = { will: s.will.will, from: s.will.from as ClientInfo, at: s.will.at };
-    sessions.restored(session);
-    for (const sub of s.subscriptions) router.subscribe(session, sub);
-    byId.set(s.clientId, session);
-  }
+  for (const s of state.sessions) byId.set(s.clientId, sessionFromStored(s, sessions, router, parts.host));
 
   let deliveries = 0;
   const nextSeq = new Map<Session, number>();

@@ -7,6 +7,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { createClient, RESP_TYPES } from '@redis/client';
+import { maskUrl } from '../net/mask-url.js';
+
+export { maskUrl };
 
 export type RedisArg = string | Buffer;
 export type RedisReply = null | number | Buffer | string | RedisReply[];
@@ -22,17 +25,6 @@ export interface RedisLinkOptions {
   url: string;
   /** How long the first connection may take before start() rejects. */
   connectTimeoutMs?: number;
-}
-
-/** The URL without its password, for logs. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
 }
 
 export class RedisLink extends EventEmitter<LinkEvents> {

@@ -38,6 +38,28 @@ describe('cluster message frames', () => {
     expect({ ...back, payload: back.payload.toString('hex') }).toEqual({ ...f, payload: '' });
   });
 
+  it('leaves out the per-hop properties: expiry (carried as expiresAt), topic alias, subscription ids', () => {
+    const properties = { contentType: 'a', messageExpiryInterval: 60, topicAlias: 3, subscriptionIdentifiers: [1, 300] };
+    expect(decodeFrame(encodeFrame({ ...base, properties })).properties).toEqual({ contentType: 'a' });
+    expect(decodeFrame(encodeFrame({ ...base, properties: { messageExpiryInterval: 60 } })).properties).toBeUndefined();
+  });
+
+  it('refuses to encode what it could not read back', () => {
+    expect(() => encodeFrame({ ...base, originId: -1 })).toThrow(FrameError);
+    expect(() => encodeFrame({ ...base, originId: 1.5 })).toThrow(FrameError);
+    expect(() => encodeFrame({ ...base, topic: 'x'.repeat(70_000) })).toThrow(FrameError);
+  });
+
+  it('rejects unknown flags and QoS 3', () => {
+    const buf = encodeFrame(base);
+    const q3 = Buffer.from(buf);
+    q3[1] = q3[1]! | 3;
+    expect(() => decodeFrame(q3)).toThrow(FrameError);
+    const odd = Buffer.from(buf);
+    odd[1] = odd[1]! | 64;
+    expect(() => decodeFrame(odd)).toThrow(/unknown flags/);
+  });
+
   it('carries a 256 KB payload as a view, not a copy', () => {
     const payload = Buffer.alloc(256 * 1024, 7);
     const buf = encodeFrame({ ...base, payload });
