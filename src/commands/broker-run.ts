@@ -10,6 +10,7 @@ import { createBroker, type Broker, type CreateBrokerOptions, type ListenerRecor
 import type { ClusterNode } from '../core/cluster/node.js';
 import type { ClusterPlan } from './broker-cluster-plan.js';
 import { parseWorkers, runWorkers, workerIndex, workerNodeId, workerReady } from './broker-workers.js';
+import { PRIVATE_REDIS_ENV, startPrivateRedis } from './broker-private-redis.js';
 import { readMosquittoConf, type MosquittoConf } from '../core/config/mosquitto-conf.js';
 import { maskUrl } from '../core/net/mask-url.js';
 import { loadTlsServer } from '../core/net/tls-server.js';
@@ -53,10 +54,21 @@ export async function runBroker(options: BrokerRunOptions): Promise<void> {
   const workers = flags.workers === undefined ? 1 : parseWorkers(flags.workers);
   const worker = workerIndex();
   if (workers > 1 && !flags.check) {
-    if (plan.cluster === undefined) throw new CliError('--workers needs --cluster redis://HOST:PORT: the workers share sessions, retained messages and routing through Redis', { command: 'broker' });
-    // The primary runs the workers; each worker runs the broker below as a node of its own.
-    if (worker === undefined) return runWorkers(workers, flags['node-id'] ?? conf?.nodeId);
-    plan.cluster.nodeId = workerNodeId(worker, flags['node-id'] ?? conf?.nodeId);
+    // The primary runs the workers; each worker runs the broker below as a node of its own,
+    // of the cluster given, or of one on the primary's own redis-server (broker-private-redis.ts).
+    if (worker === undefined) {
+      if (plan.cluster !== undefined) return runWorkers(workers, flags['node-id'] ?? conf?.nodeId);
+      const redis = await startPrivateRedis();
+      process.env[PRIVATE_REDIS_ENV] = redis.url;
+      try {
+        return await runWorkers(workers, flags['node-id'] ?? conf?.nodeId);
+      } finally {
+        await redis.stop();
+      }
+    }
+    const url = plan.cluster?.url ?? process.env[PRIVATE_REDIS_ENV];
+    if (url === undefined) throw new CliError('--workers: this worker was started without a cluster to join', { command: 'broker' });
+    plan.cluster = { url, nodeId: workerNodeId(worker, flags['node-id'] ?? conf?.nodeId) };
   }
   // Worker 0 speaks for all; the others say only what goes wrong, tagged with their index.
   const quiet = worker !== undefined && worker > 0;

@@ -19,11 +19,16 @@ describe('mqt broker --workers: bad input', () => {
   it.each([
     [['--workers', '0'], /^mqt broker: --workers must be a whole number from 1 to 64, or auto, got '0'$/m],
     [['--workers', 'many'], /--workers must be a whole number from 1 to 64, or auto, got 'many'/],
-    [['--workers', '2'], /^mqt broker: --workers needs --cluster redis:\/\/HOST:PORT: the workers share sessions, retained messages and routing through Redis$/m],
   ])('mqt broker %j: one line, exit 1', async (args, message) => {
     const r = await spawnMqt(['broker', '-p', '0', ...args], { timeoutMs: 10_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('without --cluster and without redis-server: says what to install or give, exit 1', async () => {
+    const r = await spawnMqt(['broker', '-p', '0', '--workers', '2'], { timeoutMs: 10_000, env: { MQT_REDIS_SERVER: '/nonexistent/redis-server' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('mqt broker: --workers shares state between the workers through Redis: install redis-server (Debian: apt-get install redis-server) or give --cluster redis://HOST:PORT');
   });
 
   it('a worker that cannot start (Redis unreachable): its one line, exit 1, nothing restarted', async () => {
@@ -122,4 +127,28 @@ describe.skipIf(gate.skip)('mqt broker --workers 2 --cluster', () => {
     expect(children(primary.child.pid!)).toEqual([]);
     expect(await redis.command('EXISTS', 'mqt:alive:wk-w0', 'mqt:alive:wk-w1')).toBe(':0\r\n');
   }, 40_000);
+
+  it('without --cluster shares the workers\' state through a redis-server of its own: a message crosses between them, SIGTERM stops both and it', async () => {
+    const primary = startMqt(['broker', '-p', '0', '--workers', '2']);
+    const port = Number((await primary.waitForStdout(/listening on mqtt:\/\/[^:]+:(\d+)/, 15_000))[1]);
+    // Two workers and the primary's own redis-server.
+    await until(() => children(primary.child.pid!).length === 3, 10_000, 'two workers and a redis-server');
+    const subs: MqttClient[] = [];
+    for (let i = 0; i < 6; i++) subs.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `own-${i}`, reconnectPeriod: 0 }));
+    clients.push(...subs);
+    const got = new Set<number>();
+    await Promise.all(subs.map(async (c, i) => {
+      c.on('message', () => got.add(i));
+      await c.subscribeAsync('own/all', { qos: 1 });
+    }));
+    for (let t = 0; t < 20 && got.size < 6; t++) {
+      await subs[0]!.publishAsync('own/all', 'hi', { qos: 1 });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(got.size).toBe(6);
+    await Promise.all(clients.splice(0).map((c) => c.endAsync()));
+    const exit = await stop(primary);
+    expect(exit.code).toBe(0);
+    expect(children(primary.child.pid!)).toEqual([]);
+  }, 30_000);
 });
