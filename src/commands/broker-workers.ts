@@ -53,6 +53,10 @@ export function workerReady(): void {
  * one-line error when the first worker cannot start, or workers keep dying.
  */
 export async function runWorkers(count: number, nodeId: string | undefined): Promise<void> {
+  // Each worker accepts from the shared socket itself (the kernel spreads the connections):
+  // handing every accepted socket from the primary over IPC (round-robin) cost more than a
+  // second worker gained in the connection storm (npm run bench:broker, cluster-connect).
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   const base = nodeId ?? defaultNodeId();
   const workers = new Map<number, Worker>();
   const restarts: number[] = [];

@@ -159,6 +159,21 @@ describe.skipIf(gate.skip)('a cluster of three nodes on Redis', () => {
     expect(p.payload.toString()).toBe('after');
   });
 
+  it('takes over a clean client across nodes too, without holding its CONNACK back: the old connection gets DISCONNECT 0x8E', async () => {
+    const first = await tcpConnect(a.port, { protocolVersion: 5, clientId: 'clean-roamer' });
+    await until(() => a.broker.inspect.client('clean-roamer')?.connected === true, 2000, 'connected on a');
+    // The claim is recorded in Redis while the first connection is served.
+    for (let i = 0; (await a.node.link.sendText(['GET', 'mqt:owner:clean-roamer'])) !== 'node-a'; i++) {
+      if (i > 100) throw new Error('node a never recorded clean-roamer as its own');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const second = await tcpConnect(b.port, { protocolVersion: 5, clientId: 'clean-roamer' });
+    expect(second.connack.sessionPresent).toBe(false);
+    expect((await first.client.expect('disconnect', 3000)).reasonCode).toBe(0x8e);
+    await first.client.expectClosed();
+    expect(b.broker.inspect.client('clean-roamer')?.connected).toBe(true);
+  });
+
   it('moves a persistent session between nodes with everything it is owed, in order (QoS 1 and 2)', async () => {
     const first = await tcpConnect(a.port, { protocolVersion: 4, clientId: 'mover', clean: false });
     await first.client.subscribe([{ topicFilter: 'move/1', qos: 1 }, { topicFilter: 'move/2', qos: 2 }]);

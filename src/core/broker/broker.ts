@@ -512,8 +512,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext,
     old.disconnectWith(0x8e, why);
   }
 
-  claim(conn: HandlerConnection, clean: boolean): Promise<void> | undefined {
-    return this.clusterPort?.claim(conn.clientId, clean);
+  claim(conn: HandlerConnection, clean: boolean, lasting: boolean): Promise<void> | undefined {
+    return this.clusterPort?.claim(conn.clientId, clean, lasting);
   }
 
   /** A CONNECT that claimed its client closed before it was answered: the node lets go unless a session stayed here. */

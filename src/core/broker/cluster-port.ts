@@ -55,9 +55,10 @@ export interface ClusterPort {
    * node that held it to let go (it closes that connection, 0x8E in 5.0); unless `clean`, the
    * session comes here with everything it is owed (Broker.cluster: restore, then merge). Rejects
    * (a one-line message) when the client cannot be served here now: the CONNECT is refused
-   * with 0x88 Server unavailable (3.1.1: 3).
+   * with 0x88 Server unavailable (3.1.1: 3). Undefined when the CONNECT need not wait: a clean
+   * session that will not outlive its connection (`lasting` false) takes over without waiting.
    */
-  claim(clientId: string, clean: boolean): Promise<void>;
+  claim(clientId: string, clean: boolean, lasting: boolean): Promise<void> | undefined;
   /** `clientId` is gone from this node: its session ended (or was clean and its connection closed). */
   released(clientId: string): void;
   /** A client connected here with a will: kept where another node finds it if this one dies. */

@@ -329,7 +329,7 @@ export interface BrokerContext {
    * In a cluster: makes this node the client's holder (another node closes its connection and
    * hands its session over); undefined when there is nothing to wait for (no cluster).
    */
-  claim(conn: HandlerConnection, clean: boolean): Promise<void> | undefined;
+  claim(conn: HandlerConnection, clean: boolean, lasting: boolean): Promise<void> | undefined;
   /** A CONNECT closed while its claim was under way. */
   claimAbandoned(clientId: string): void;
   /** Closes the connection that holds `clientId`'s session, if another one does [MQTT-3.1.4-3]. */

@@ -153,8 +153,11 @@ export class ClusterStore implements BrokerStore {
 
   commit(): Promise<void> {
     this.beforeCommit?.();
-    for (const clientId of this.disowns) this.inner.disown(clientId);
-    this.disowns.clear();
+    // Every disown of the tick in one script call.
+    if (this.disowns.size > 0) {
+      this.inner.stage(['EVAL', DISOWN_MANY, '0', this.nodeId, this.keys.prefix, ...this.disowns]);
+      this.disowns.clear();
+    }
     for (const c of this.commands) this.inner.stage(c);
     this.commands = [];
     const durable = this.durable;
@@ -176,6 +179,18 @@ export class ClusterStore implements BrokerStore {
     return this.inner.close();
   }
 }
+
+/**
+ * Lets go of many clients: ARGV[1] this node, ARGV[2] the key prefix, then the client ids; each
+ * leaves the owned set, and its owner key goes only while it still names this node.
+ */
+const DISOWN_MANY = `local me, p = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  local c = ARGV[i]
+  redis.call('SREM', p .. 'owned:' .. me, c)
+  if redis.call('GET', p .. 'owner:' .. c) == me then redis.call('DEL', p .. 'owner:' .. c) end
+end
+return 0`;
 
 /** A retained change as every node's copy takes it: a frame of the message (empty payload: deleted). */
 function retainedFrame(m: StoredMessage, nodeId: string): Buffer {

@@ -155,6 +155,11 @@ export class Membership {
     for (const clientId of clientIds) {
       const moved = await node.link.sendText(['EVAL', MOVE_OWNER, '1', k.owner(clientId), dead, node.nodeId]);
       if (moved !== 1) continue;
+      // Back already, connected here with a session of its own: that one stands.
+      if (broker.inspect.session(clientId)?.connected === true) {
+        node.store.stage(['DEL', k.will(clientId)]);
+        continue;
+      }
       const state = await node.store.loadClient(clientId);
       const record = decodeWill((await node.link.send(['GET', k.will(clientId)])) as Buffer ?? Buffer.alloc(0));
       const lost = record !== undefined && record.node === dead ? { will: record.will, from: record.from as ClientInfo } : undefined;

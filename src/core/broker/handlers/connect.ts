@@ -158,7 +158,8 @@ function complete(conn: HandlerConnection, packet: ConnectPacket, assigned: bool
 
   // In a cluster the client may be held by another node: it lets go (and hands its session
   // over) before this node takes the client.
-  const claiming = broker.claim(conn, packet.clean);
+  const lasting = v5 ? (packet.properties?.sessionExpiryInterval ?? 0) > 0 : !packet.clean;
+  const claiming = broker.claim(conn, packet.clean, lasting);
   if (claiming !== undefined) {
     return claiming.then(
       () => {
