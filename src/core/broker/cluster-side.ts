@@ -18,7 +18,7 @@ import type { StoredState } from '../store/types.js';
 import type { Will } from '../codec/types.js';
 import type { ClientInfo, RetainedStore, SessionHost } from './types.js';
 import { Message } from './message.js';
-import { sessionFromStored } from './restore.js';
+import { sessionFromStored, toMessage } from './restore.js';
 import type { Persistence } from './persistence.js';
 import type { QueueMemory } from './queue-memory.js';
 import type { Router } from './router.js';
@@ -100,9 +100,8 @@ export class ClusterSide {
     for (const d of list) {
       const m = d.message;
       if (m === undefined) continue; // a cluster store keeps every message inline
-      const msg = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.publisherId);
-      msg.id = this.parts.nextMessageId();
-      msg.expiresAt = m.expiresAt;
+      const msg = toMessage(m);
+      msg.id = this.parts.nextMessageId(); // another node's id: one of ours instead
       const delivery = new Delivery(msg, d.qos, d.retain, d.subscriptionIds);
       delivery.released = d.released;
       if (d.packetId !== 0) {

@@ -35,7 +35,8 @@ export interface RestoreParts {
   now: number;
 }
 
-function toMessage(m: StoredMessage): Message {
+/** A stored message as the broker's Message, with its stored id. */
+export function toMessage(m: StoredMessage): Message {
   const msg = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.publisherId);
   msg.id = m.id;
   msg.expiresAt = m.expiresAt;

@@ -194,5 +194,6 @@ return 0`;
 
 /** A retained change as every node's copy takes it: a frame of the message (empty payload: deleted). */
 function retainedFrame(m: StoredMessage, nodeId: string): Buffer {
-  return encodeFrame({ origin: nodeId, originId: m.id, topic: m.topic, payload: m.payload, qos: m.qos, retain: true, properties: m.properties, publisherId: m.publisherId, expiresAt: m.expiresAt, normal: false, shares: [] });
+  const { id, ...message } = m;
+  return encodeFrame({ ...message, retain: true, origin: nodeId, originId: id, normal: false, shares: [] });
 }

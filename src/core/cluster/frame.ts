@@ -14,23 +14,16 @@ import { PacketType } from '../codec/constants.js';
 import { measuredMask, propertiesLength, propertyByName, readProperties, writeProperties } from '../codec/properties.js';
 import { Reader } from '../codec/reader.js';
 import type { Properties, QoS } from '../codec/types.js';
+import type { StoredMessage } from '../store/types.js';
 
 export const FRAME_VERSION = 1;
 
-export interface MessageFrame {
+/** A message as a store keeps it (its id is the origin's, below), and where it goes on the node it is sent to. */
+export interface MessageFrame extends Omit<StoredMessage, 'id'> {
   /** The node that first routed the message. */
   readonly origin: string;
   /** Its id there: origin#originId is the message's identity across nodes. */
   readonly originId: number;
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties: Properties | undefined;
-  /** '' for the broker's own. */
-  readonly publisherId: string;
-  /** Absolute ms, 0 for never. */
-  readonly expiresAt: number;
   /** Deliver to the node's non-shared subscriptions. */
   readonly normal: boolean;
   /** Share groups (`$share/g/f`) where one member on the node gets it. */

@@ -327,42 +327,45 @@ export class ClusterNode implements ClusterPort, NodeHandle {
 
   shareLocal(group: string, msg: Message): boolean {
     if (!this.remote.hasShares) return true;
-    const match = this.shareMatch(group, msg);
+    const match = this.sharesOf(msg).find((m) => m.group === group);
     if (match === undefined) return true;
     this.shareAsked.push(group);
-    const here = this.local.count(group);
-    let total = here;
-    for (const c of match.members.values()) total += c;
-    const turn = this.rotation.get(group) ?? 0;
-    this.rotation.set(group, turn + 1);
-    let at = turn % total;
-    if (at < here) return true;
-    at -= here;
-    for (const [node, c] of match.members) {
-      if (at < c) {
-        this.shareSent.set(group, node);
-        return false;
-      }
-      at -= c;
-    }
-    return true;
+    const node = this.pickMember(group, this.local.count(group), match.members);
+    if (node === undefined) return true;
+    this.shareSent.set(group, node);
+    return false;
   }
 
-  private shareMatch(group: string, msg: Message): ShareMatch | undefined {
+  /** The share groups another node has members of that match `msg`, looked up once per message. */
+  private sharesOf(msg: Message): readonly ShareMatch[] {
     if (this.sharesMsg !== msg) {
       this.sharesMsg = msg;
       this.sharesList = this.remote.sharesFor(msg.topic);
     }
-    for (const m of this.sharesList) if (m.group === group) return m;
+    return this.sharesList;
+  }
+
+  /**
+   * The next member of `group` in turn, weighted by members: undefined for one of the `here`
+   * members on this node, else the node of the one whose turn it is.
+   */
+  private pickMember(group: string, here: number, members: ReadonlyMap<string, number>): string | undefined {
+    let total = here;
+    for (const c of members.values()) total += c;
+    if (total === 0) return undefined;
+    const turn = this.rotation.get(group) ?? 0;
+    this.rotation.set(group, turn + 1);
+    let at = (turn % total) - here;
+    if (at < 0) return undefined;
+    for (const [node, c] of members) {
+      if (at < c) return node;
+      at -= c;
+    }
     return undefined;
   }
 
   /** Which node gets each share group of this publish that another node has members of. */
   private shareTargetsFor(msg: Message): Map<string, string[]> | undefined {
-    if (this.sharesMsg !== msg) {
-      this.sharesMsg = msg;
-      this.sharesList = this.remote.sharesFor(msg.topic);
-    }
     let out: Map<string, string[]> | undefined;
     const add = (node: string, group: string): void => {
       out ??= new Map();
@@ -371,22 +374,11 @@ export class ClusterNode implements ClusterPort, NodeHandle {
       else list.push(group);
     };
     for (const [group, node] of this.shareSent) add(node, group);
-    for (const m of this.sharesList) {
+    for (const m of this.sharesOf(msg)) {
       if (this.shareAsked.includes(m.group)) continue; // decided in shareLocal
       // No member here: rotate over the other nodes' members.
-      let total = 0;
-      for (const c of m.members.values()) total += c;
-      if (total === 0) continue;
-      const turn = this.rotation.get(m.group) ?? 0;
-      this.rotation.set(m.group, turn + 1);
-      let at = turn % total;
-      for (const [node, c] of m.members) {
-        if (at < c) {
-          add(node, m.group);
-          break;
-        }
-        at -= c;
-      }
+      const node = this.pickMember(m.group, 0, m.members);
+      if (node !== undefined) add(node, m.group);
     }
     return out;
   }

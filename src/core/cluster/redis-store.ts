@@ -25,8 +25,6 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
 }
 
-/** Removes the owner key only while it still names this node. */
-const DISOWN = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
 
 function seqField(seq: number): string {
   return String(seq);
@@ -56,16 +54,6 @@ export class RedisStore implements BrokerStore {
 
   get pending(): boolean {
     return this.staged.length > 0;
-  }
-
-  /** This node holds `clientId` (staged). */
-  own(clientId: string): void {
-    this.staged.push(['SET', this.keys.owner(clientId), this.nodeId], ['SADD', this.keys.owned(this.nodeId), clientId]);
-  }
-
-  /** This node lets go of `clientId` (staged); the owner key goes only if it still names this node. */
-  disown(clientId: string): void {
-    this.staged.push(['SREM', this.keys.owned(this.nodeId), clientId], ['EVAL', DISOWN, '1', this.keys.owner(clientId), this.nodeId]);
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -144,12 +132,12 @@ export class RedisStore implements BrokerStore {
     this.staged.push(['SREM', this.keys.incoming(clientId), String(packetId)]);
   }
 
-  /** A session stored by this node is in its owned set (what load() reads back); the owner key is own()'s. */
+  /** A session stored by this node is in its owned set (what load() reads back); the owner key is the cluster store's (cluster-store.ts own). */
   putSession(s: StoredSession): void {
     this.staged.push(['SET', this.keys.session(s.clientId), encodeSession(s)], ['SADD', this.keys.owned(this.nodeId), s.clientId]);
   }
 
-  /** The session's records go, and it leaves this node's owned set; the owner key is disown()'s. */
+  /** The session's records go, and it leaves this node's owned set; the owner key is the cluster store's (disown). */
   removeSession(clientId: string): void {
     const k = this.keys;
     this.staged.push(['DEL', k.session(clientId), k.deliveries(clientId), k.incoming(clientId)], ['SREM', k.owned(this.nodeId), clientId]);
